@@ -1,0 +1,58 @@
+"""Loading the themes config (RUN-4): the products or themes shortvid makes videos for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from shortvid_assets.domain.models import Theme
+
+
+class ThemeConfigError(ValueError):
+    """The themes file is missing or invalid; the message names the file, the theme and the field."""
+
+
+class UnknownThemeError(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message otherwise
+        return str(self.args[0])
+
+
+def load_themes(path: Path) -> dict[str, Theme]:
+    """Read and validate every theme in `path`, keyed by slug."""
+    path = Path(path)
+    if not path.is_file():
+        raise ThemeConfigError(f"{path}: themes file not found; set SHORTVID_THEMES_FILE or create it")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ThemeConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("themes"), list) or not raw["themes"]:
+        raise ThemeConfigError(f"{path}: expected a top-level 'themes:' list with at least one theme")
+
+    themes: dict[str, Theme] = {}
+    for index, entry in enumerate(raw["themes"]):
+        label = entry.get("slug") if isinstance(entry, dict) else None
+        label = repr(label) if label else f"#{index + 1}"
+        if not isinstance(entry, dict):
+            raise ThemeConfigError(f"{path}: theme {label}: expected a mapping of fields")
+        try:
+            theme = Theme.model_validate(entry)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"field '{'.'.join(str(p) for p in err['loc']) or '(theme)'}': {err['msg']}" for err in exc.errors()
+            )
+            raise ThemeConfigError(f"{path}: theme {label}: {problems}") from exc
+        if theme.slug in themes:
+            raise ThemeConfigError(f"{path}: theme {label}: field 'slug': duplicate slug")
+        themes[theme.slug] = theme
+    return themes
+
+
+def get_theme(themes: dict[str, Theme], slug: str) -> Theme:
+    try:
+        return themes[slug]
+    except KeyError:
+        known = ", ".join(sorted(themes)) or "none"
+        raise UnknownThemeError(f"unknown theme {slug!r}; known themes: {known}") from None

@@ -1,0 +1,92 @@
+"""Materializing the graph for a day from Python: the CLI's `run` and `demo`, and tests.
+
+Materialization records are the checkpoints (ORCH-2): a stage already materialized for the
+partition is not run again unless forced; a stage that is missing runs together with
+everything downstream of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import dagster as dg
+
+from shortvid_assets.jobs import TRENDS_JOB, VIDEO_JOB, load_job
+from shortvid_assets.partitions import date_theme_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageRun:
+    job: str
+    partition: str
+    ran: list[str]
+    skipped: list[str]
+    success: bool
+    run_id: str | None
+
+
+def stages_to_run(
+    instance: dg.DagsterInstance, job: dg.JobDefinition, partition_key: str, force: bool = False
+) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """(to run, already materialized) for one partition of an asset job, in graph order."""
+    graph = job.asset_layer.asset_graph
+    selected = job.asset_layer.selected_asset_keys
+    keys = [key for key in graph.toposorted_asset_keys if key in selected]
+    if force:
+        return keys, []
+    missing = {key for key in keys if partition_key not in instance.get_materialized_partitions(key)}
+    stale = set(missing)
+    for key in keys:  # topological order: a child of something that runs, runs too
+        if any(parent in stale for parent in graph.get(key).parent_keys):
+            stale.add(key)
+    return [k for k in keys if k in stale], [k for k in keys if k not in stale]
+
+
+def run_partition(
+    instance: dg.DagsterInstance,
+    job_name: str,
+    partition_key: str,
+    *,
+    force: bool = False,
+    resources: Mapping[str, object] | None = None,
+    always: tuple[str, ...] = ("review_status",),
+) -> StageRun:
+    """Materialize what is missing of one partition of `job_name`, in this process."""
+    job = load_job(job_name)
+    todo, done = stages_to_run(instance, job, partition_key, force)
+    todo += [key for key in done if key.to_user_string() in always]
+    done = [key for key in done if key not in todo]
+    names = [k.to_user_string() for k in todo]
+    if done:
+        log.info("%s %s: already materialized, not re-run: %s", job_name, partition_key, [k.to_user_string() for k in done])
+    if not todo:
+        return StageRun(job_name, partition_key, [], [k.to_user_string() for k in done], True, None)
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        asset_selection=todo,
+        raise_on_error=False,
+        resources=resources,
+    )
+    return StageRun(job_name, partition_key, names, [k.to_user_string() for k in done], result.success, result.run_id)
+
+
+def run_day(
+    instance: dg.DagsterInstance,
+    day: str,
+    themes: list[str],
+    *,
+    force: bool = False,
+    resources: Mapping[str, object] | None = None,
+) -> list[StageRun]:
+    """The whole graph for `day`: its trends once, then every theme's video; stops at a failure."""
+    runs = [run_partition(instance, TRENDS_JOB, day, force=force, resources=resources)]
+    if not runs[0].success:
+        return runs
+    for theme in themes:
+        runs.append(run_partition(instance, VIDEO_JOB, str(date_theme_key(day, theme)), force=force, resources=resources))
+    return runs
