@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Quick start 2: the test suite. Uses the embedded PostgreSQL; set SHORTVID_TEST_DATABASE_URL
+# (e.g. postgresql://postgres@127.0.0.1:5432/postgres) to also run every database test on a server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+.venv/bin/ruff check shortvid_assets shortvid_assets_tests benchmarks
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
