@@ -1,0 +1,381 @@
+"""Review decisions in PostgreSQL (REVIEW-3, REVIEW-4): the schema, writes, reads, and the sensor's feed.
+
+`review_decisions` is an append-only log: a reviewer changes their mind by inserting a new
+decision, and the latest decision of a partition (date × theme) is the one that counts. Any
+SQL client may insert rows; the triggers installed by `ensure_schema` keep the columns the
+sensor relies on trustworthy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import psycopg2
+import psycopg2.extensions
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DECISIONS = ("approved", "rejected")
+Decision = Literal["approved", "rejected"]
+
+# Any constant: serialises concurrent schema migrations across processes.
+_SCHEMA_LOCK_KEY = 0x5F5D_0001
+
+_COLUMNS = "id, partition_date, theme, video_path, decision, reviewer, note, decided_at, created_xid::text"
+
+
+class InvalidDecision(ValueError):
+    """A review decision with a value the table would not accept."""
+
+
+class InvalidCursor(ValueError):
+    """A sensor cursor that `read_new_decisions` did not produce."""
+
+
+class ReviewDecision(BaseModel):
+    """One row of `review_decisions`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    partition_date: dt.date
+    theme: str
+    video_path: str | None
+    decision: Decision
+    reviewer: str
+    note: str | None
+    decided_at: dt.datetime
+    created_xid: int = Field(description="Top-level id of the transaction that inserted the row.")
+
+
+class DecisionCursor(BaseModel):
+    """Where `read_new_decisions` stopped: a snapshot's xmin and the rows at or above it already read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    xmin: int = Field(ge=0)
+    seen: list[int] = Field(default_factory=list)
+
+    def serialize(self) -> str:
+        return json.dumps({"xmin": self.xmin, "seen": sorted(self.seen)}, separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> DecisionCursor:
+        if cursor is None or cursor == "":
+            return cls(xmin=0)
+        try:
+            return cls.model_validate_json(cursor)
+        except ValidationError as err:
+            raise InvalidCursor(
+                f"Review cursor {cursor[:80]!r} is not one read_new_decisions produced ({err.error_count()} "
+                "errors); reset the sensor's cursor to start from the first decision again."
+            ) from None
+
+
+# Each statement checks for itself, so the DDL is safe to re-run on any older version of the table.
+_TABLE_DDL = """
+CREATE TABLE IF NOT EXISTS review_decisions (
+    id bigserial PRIMARY KEY,
+    partition_date date NOT NULL,
+    theme text NOT NULL,
+    video_path text,
+    decision text NOT NULL,
+    reviewer text NOT NULL,
+    note text,
+    decided_at timestamptz NOT NULL DEFAULT now(),
+    created_xid xid8 NOT NULL DEFAULT pg_current_xact_id()
+)
+"""
+
+_ADD_COLUMNS = {
+    "video_path": "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS video_path text",
+    "note": "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS note text",
+    "decided_at": (
+        "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS decided_at timestamptz NOT NULL DEFAULT now()"
+    ),
+    # Rows older than this column get the migrating transaction's id: a reader sees them once.
+    "created_xid": (
+        "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS created_xid xid8 NOT NULL "
+        "DEFAULT pg_current_xact_id()"
+    ),
+}
+
+# NOT VALID: enforced for every new row without failing on rows an older version let through.
+_CONSTRAINTS = {
+    "review_decisions_decision_check": (
+        "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_decision_check "
+        "CHECK (decision IN ('approved', 'rejected')) NOT VALID"
+    ),
+    "review_decisions_reviewer_check": (
+        "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_reviewer_check "
+        "CHECK (btrim(reviewer) <> '') NOT VALID"
+    ),
+}
+
+_INDEXES = {
+    # The sensor's scan: rows written by transactions at or above a snapshot's xmin.
+    "review_decisions_created_xid_idx": (
+        "CREATE INDEX IF NOT EXISTS review_decisions_created_xid_idx ON review_decisions (created_xid)"
+    ),
+    # The latest decision of a partition, and a partition's history.
+    "review_decisions_partition_idx": (
+        "CREATE INDEX IF NOT EXISTS review_decisions_partition_idx "
+        "ON review_decisions (partition_date, theme, decided_at DESC, id DESC)"
+    ),
+}
+
+_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION review_decisions_stamp_xid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- The sensor's exactly-once read depends on this being the inserting transaction's id.
+    NEW.created_xid := pg_current_xact_id();
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION review_decisions_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'review_decisions is append-only: insert a new decision instead of updating row %', OLD.id
+        USING ERRCODE = 'restrict_violation';
+END $$;
+"""
+
+_TRIGGERS = {
+    "review_decisions_stamp_xid": (
+        "CREATE OR REPLACE TRIGGER review_decisions_stamp_xid BEFORE INSERT ON review_decisions "
+        "FOR EACH ROW EXECUTE FUNCTION review_decisions_stamp_xid()"
+    ),
+    "review_decisions_append_only": (
+        "CREATE OR REPLACE TRIGGER review_decisions_append_only BEFORE UPDATE ON review_decisions "
+        "FOR EACH ROW EXECUTE FUNCTION review_decisions_append_only()"
+    ),
+}
+
+
+def _missing_schema_parts(cur: psycopg2.extensions.cursor) -> list[str]:
+    """The DDL statements still needed; empty when the schema is current."""
+    cur.execute("SELECT to_regclass('review_decisions') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        return [_TABLE_DDL, _FUNCTIONS, *_CONSTRAINTS.values(), *_INDEXES.values(), *_TRIGGERS.values()]
+    cur.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'review_decisions'::regclass "
+        "AND attnum > 0 AND NOT attisdropped"
+    )
+    columns = {row[0] for row in cur.fetchall()}
+    cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'review_decisions'::regclass")
+    constraints = {row[0] for row in cur.fetchall()}
+    cur.execute(
+        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'review_decisions'::regclass"
+    )
+    indexes = {row[0] for row in cur.fetchall()}
+    cur.execute(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'review_decisions'::regclass AND NOT tgisinternal"
+    )
+    triggers = {row[0] for row in cur.fetchall()}
+    missing = [ddl for name, ddl in _ADD_COLUMNS.items() if name not in columns]
+    missing += [ddl for name, ddl in _CONSTRAINTS.items() if name not in constraints]
+    missing += [ddl for name, ddl in _INDEXES.items() if name not in indexes]
+    if set(_TRIGGERS) - triggers:
+        missing += [_FUNCTIONS, *(ddl for name, ddl in _TRIGGERS.items() if name not in triggers)]
+    return missing
+
+
+def ensure_schema(conn: psycopg2.extensions.connection) -> None:
+    """Create or migrate `review_decisions`; a no-op that takes no table lock when it is current.
+
+    Checking the catalog first matters: `ALTER TABLE` and `CREATE INDEX IF NOT EXISTS` lock the
+    table even when they change nothing, and would wait behind any reviewer's open transaction.
+    """
+    with _transaction(conn) as cur:
+        if not _missing_schema_parts(cur):
+            return
+    # The lock is taken before the migrating transaction begins: a transaction that began before
+    # another process's migration committed may still read the old catalog (cached lookups).
+    with _schema_lock(conn), _transaction(conn) as cur:
+        for ddl in _missing_schema_parts(cur):  # again: another process may have migrated meanwhile
+            cur.execute(ddl)
+
+
+@contextlib.contextmanager
+def _schema_lock(conn: psycopg2.extensions.connection) -> Iterator[None]:
+    """Hold a session-level advisory lock that serialises schema migrations across processes."""
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg2.Error), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
+    finally:
+        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            conn.autocommit = autocommit
+
+
+@contextlib.contextmanager
+def _transaction(
+    conn: psycopg2.extensions.connection, *, snapshot_read: bool = False
+) -> Iterator[psycopg2.extensions.cursor]:
+    """Run a block in its own transaction: committed on success, rolled back on error.
+
+    With `snapshot_read`, the transaction is REPEATABLE READ READ ONLY, so every statement in
+    the block sees the one snapshot taken by its first statement.
+    """
+    if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        raise RuntimeError(
+            "The connection is inside a transaction; commit or roll it back before using review_store."
+        )
+    autocommit = conn.autocommit
+    conn.autocommit = True  # we issue BEGIN ourselves so the isolation level is per transaction
+    try:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot_read else "BEGIN")
+            try:
+                yield cur
+            except BaseException:
+                with contextlib.suppress(psycopg2.Error):
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+    finally:
+        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            conn.autocommit = autocommit
+
+
+def _row_to_decision(row: tuple) -> ReviewDecision:
+    keys = ReviewDecision.model_fields.keys()
+    return ReviewDecision.model_validate(dict(zip(keys, row, strict=True)))
+
+
+def record_decision(
+    conn: psycopg2.extensions.connection,
+    *,
+    partition_date: dt.date | str,
+    theme: str,
+    decision: str,
+    reviewer: str,
+    note: str | None = None,
+    video_path: str | Path,
+) -> ReviewDecision:
+    """Insert one decision and return the stored row; the caller has checked the video and theme exist."""
+    if decision not in DECISIONS:
+        raise InvalidDecision(
+            f"Decision {decision!r} is not one of {', '.join(DECISIONS)}; pass one of those."
+        )
+    if not reviewer or not reviewer.strip():
+        raise InvalidDecision("The reviewer is empty; say who decided (a name or e-mail).")
+    if not theme or not theme.strip():
+        raise InvalidDecision("The theme is empty; pass the theme slug of the video's partition.")
+    if not str(video_path).strip():
+        raise InvalidDecision("The video path is empty; pass the path of the video this decision judges.")
+    try:
+        partition_date = dt.date.fromisoformat(str(partition_date))
+    except ValueError:
+        raise InvalidDecision(
+            f"Partition date {partition_date!r} is not a date; write it as YYYY-MM-DD."
+        ) from None
+    with _transaction(conn) as cur:
+        cur.execute(
+            "INSERT INTO review_decisions (partition_date, theme, video_path, decision, reviewer, note) "
+            f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            (partition_date, theme, str(video_path), decision, reviewer.strip(), note),
+        )
+        return _row_to_decision(cur.fetchone())
+
+
+def latest_decision(
+    conn: psycopg2.extensions.connection, partition_date: dt.date | str, theme: str
+) -> ReviewDecision | None:
+    """The decision that counts for a partition: the latest `decided_at`, then the highest id."""
+    with _transaction(conn) as cur:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM review_decisions WHERE partition_date = %s AND theme = %s "
+            "ORDER BY decided_at DESC, id DESC LIMIT 1",
+            (partition_date, theme),
+        )
+        row = cur.fetchone()
+    return _row_to_decision(row) if row else None
+
+
+def list_decisions(
+    conn: psycopg2.extensions.connection,
+    *,
+    partition_date: dt.date | str | None = None,
+    theme: str | None = None,
+    limit: int = 100,
+) -> list[ReviewDecision]:
+    """Decisions, newest first, optionally for one date and/or one theme."""
+    with _transaction(conn) as cur:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM review_decisions "
+            "WHERE (%(date)s::date IS NULL OR partition_date = %(date)s::date) "
+            "AND (%(theme)s::text IS NULL OR theme = %(theme)s::text) "
+            "ORDER BY decided_at DESC, id DESC LIMIT %(limit)s",
+            {"date": partition_date, "theme": theme, "limit": limit},
+        )
+        return [_row_to_decision(row) for row in cur.fetchall()]
+
+
+def decision_history(
+    conn: psycopg2.extensions.connection, partition_date: dt.date | str, theme: str
+) -> list[ReviewDecision]:
+    """Every decision of one partition, oldest first (the last one counts)."""
+    with _transaction(conn) as cur:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM review_decisions WHERE partition_date = %s AND theme = %s "
+            "ORDER BY decided_at, id",
+            (partition_date, theme),
+        )
+        return [_row_to_decision(row) for row in cur.fetchall()]
+
+
+# The sensor's scan (an index range scan on created_xid); parameters `xmin` (text) and `seen` (ids).
+NEW_DECISIONS_SQL = (
+    f"SELECT {_COLUMNS} FROM review_decisions "
+    "WHERE created_xid >= %(xmin)s::text::xid8 AND NOT (id = ANY(%(seen)s::bigint[])) ORDER BY id"
+)
+
+
+def read_new_decisions(
+    conn: psycopg2.extensions.connection, cursor: str | None
+) -> tuple[list[ReviewDecision], str]:
+    """Decisions committed since `cursor` (all of them for None), each exactly once, in id order.
+
+    Why not "ids above the last one seen": ids come from a sequence at insert time, but
+    transactions commit in any order, so id 7 can commit after id 8 was read and would be
+    skipped for ever.
+
+    What is done instead: every row records the top-level id of the transaction that wrote it
+    (`created_xid`, stamped by a trigger). Each read runs in one REPEATABLE READ READ ONLY
+    transaction, so the snapshot from `pg_current_snapshot()` and the rows it sees agree. A
+    snapshot's `xmin` is the oldest transaction still running when it was taken: every
+    transaction below it had already committed or aborted, so no row with `created_xid < xmin`
+    can become visible later — those rows were all visible to that snapshot and were returned
+    by that read or an earlier one. The cursor therefore keeps just that `xmin` and the ids of
+    the rows it saw at or above it. The next read returns visible rows with
+    `created_xid >= previous xmin` whose id is not in that set: exactly the rows committed
+    since. The set stays small — only rows from transactions at or above the oldest running
+    one — unless a writing transaction is left open for a long time. The scan uses the index
+    on `created_xid`, so its cost follows the new rows, not the table's size.
+
+    Returns the decisions and the new cursor (JSON; pass it back next time).
+    """
+    previous = DecisionCursor.parse(cursor)
+    with _transaction(conn, snapshot_read=True) as cur:
+        # The first statement fixes the transaction's snapshot; the SELECT below sees the same one.
+        cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        xmin = int(cur.fetchone()[0])
+        cur.execute(NEW_DECISIONS_SQL, {"xmin": str(previous.xmin), "seen": previous.seen})
+        rows = [_row_to_decision(row) for row in cur.fetchall()]
+        # Rows at or above the new xmin may include some read before this call: keep them all.
+        cur.execute(
+            "SELECT id FROM review_decisions WHERE created_xid >= %s::text::xid8",
+            (str(xmin),),
+        )
+        seen = [row[0] for row in cur.fetchall()]
+    return rows, DecisionCursor(xmin=xmin, seen=seen).serialize()

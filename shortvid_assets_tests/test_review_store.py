@@ -1,0 +1,433 @@
+"""Protects the review-decisions store: an idempotent, migrating schema; validated writes; the
+latest decision of a partition; and the sensor's read, which must return every committed
+decision exactly once even when transactions commit out of id order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.extras
+import pytest
+
+from shortvid_assets import postgres
+from shortvid_assets.review_store import (
+    NEW_DECISIONS_SQL,
+    DecisionCursor,
+    InvalidCursor,
+    InvalidDecision,
+    ReviewDecision,
+    decision_history,
+    ensure_schema,
+    latest_decision,
+    list_decisions,
+    read_new_decisions,
+    record_decision,
+)
+
+Conn = psycopg2.extensions.connection
+DAY = dt.date(2025, 3, 14)
+
+
+def _record(
+    conn: Conn, decision: str = "approved", *, theme: str = "coffee", day: dt.date = DAY, **kw
+) -> ReviewDecision:
+    return record_decision(
+        conn,
+        partition_date=day,
+        theme=theme,
+        decision=decision,
+        reviewer=kw.pop("reviewer", "ana"),
+        note=kw.pop("note", None),
+        video_path=kw.pop("video_path", f"output/review/{day}/{theme}.mp4"),
+    )
+
+
+def _count(conn: Conn) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM review_decisions")
+        (count,) = cur.fetchone()
+    conn.rollback()
+    return count
+
+
+def _schema(conn: Conn) -> tuple[set[str], set[str], set[str]]:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'review_decisions'"
+        )
+        columns = {r[0] for r in cur.fetchall()}
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'review_decisions'")
+        indexes = {r[0] for r in cur.fetchall()}
+        cur.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'review_decisions'::regclass AND NOT tgisinternal"
+        )
+        triggers = {r[0] for r in cur.fetchall()}
+    conn.rollback()
+    return columns, indexes, triggers
+
+
+ALL_COLUMNS = {
+    "id",
+    "partition_date",
+    "theme",
+    "video_path",
+    "decision",
+    "reviewer",
+    "note",
+    "decided_at",
+    "created_xid",
+}
+
+
+# --- schema ---------------------------------------------------------------------------------------
+
+
+def test_ensure_schema_is_idempotent(review_db_url: str) -> None:
+    conn = postgres.connect(review_db_url)
+    try:
+        ensure_schema(conn)
+        first = _schema(conn)
+        row = _record(conn)
+        ensure_schema(conn)
+        assert _schema(conn) == first
+        columns, indexes, triggers = first
+        assert columns == ALL_COLUMNS
+        assert {"review_decisions_created_xid_idx", "review_decisions_partition_idx"} <= indexes
+        assert triggers == {"review_decisions_stamp_xid", "review_decisions_append_only"}
+        assert latest_decision(conn, DAY, "coffee") == row
+    finally:
+        conn.close()
+
+
+def test_ensure_schema_from_two_connections_at_once(review_db_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        conn = postgres.connect(review_db_url)
+        try:
+            ensure_schema(conn)
+        except BaseException as err:
+            errors.append(err)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    conn = postgres.connect(review_db_url)
+    try:
+        assert _schema(conn)[0] == ALL_COLUMNS
+    finally:
+        conn.close()
+
+
+def test_ensure_schema_on_a_current_schema_does_not_wait_for_open_transactions(
+    review_conn: Conn, review_db_url: str
+) -> None:
+    writer = postgres.connect(review_db_url)
+    checker = postgres.connect(review_db_url, options="-c lock_timeout=1000")
+    try:
+        with writer.cursor() as cur:  # a reviewer's insert left uncommitted
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+                "VALUES ('2025-03-14', 'coffee', 'approved', 'ana')"
+            )
+        started = time.monotonic()
+        ensure_schema(checker)  # would raise LockNotAvailable if it took a table lock
+        assert time.monotonic() - started < 1.0
+        writer.commit()
+    finally:
+        writer.close()
+        checker.close()
+
+
+def test_ensure_schema_migrates_an_older_table(review_db_url: str) -> None:
+    conn = postgres.connect(review_db_url)
+    try:
+        with conn.cursor() as cur:  # the first version: no video path, no writer's xid, no checks
+            cur.execute(
+                "CREATE TABLE review_decisions (id bigserial PRIMARY KEY, partition_date date NOT NULL, "
+                "theme text NOT NULL, decision text NOT NULL, reviewer text NOT NULL, note text, "
+                "decided_at timestamptz NOT NULL DEFAULT now())"
+            )
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, decision, reviewer, note) "
+                "VALUES ('2025-03-13', 'tea', 'rejected', 'bo', 'too dark')"
+            )
+        conn.commit()
+
+        ensure_schema(conn)
+
+        assert _schema(conn)[0] == ALL_COLUMNS
+        old = latest_decision(conn, "2025-03-13", "tea")
+        assert old is not None
+        assert (old.decision, old.reviewer, old.note, old.video_path) == ("rejected", "bo", "too dark", None)
+        new = _record(conn, "approved")
+        assert new.video_path == "output/review/2025-03-14/coffee.mp4"
+        rows, _ = read_new_decisions(conn, None)
+        assert [r.id for r in rows] == [old.id, new.id]
+        with pytest.raises(psycopg2.errors.CheckViolation), conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+                "VALUES ('2025-03-13', 'tea', 'maybe', 'bo')"
+            )
+        conn.rollback()
+    finally:
+        conn.close()
+
+
+# --- writes and reads ------------------------------------------------------------------------------
+
+
+def test_record_latest_list_and_history(review_conn: Conn) -> None:
+    first = _record(review_conn, "rejected", note="logo too small", reviewer="  ana  ")
+    assert first.reviewer == "ana"
+    assert first.note == "logo too small"
+    assert first.partition_date == DAY
+    assert first.decided_at.tzinfo is not None
+    second = _record(review_conn, "approved", reviewer="bo")
+    other_theme = _record(review_conn, "approved", theme="tea")
+    other_day = _record(review_conn, "rejected", day=DAY + dt.timedelta(days=1))
+
+    assert latest_decision(review_conn, DAY, "coffee") == second
+    assert latest_decision(review_conn, DAY.isoformat(), "tea") == other_theme
+    assert latest_decision(review_conn, DAY, "unknown-theme") is None
+    assert decision_history(review_conn, DAY, "coffee") == [first, second]
+
+    assert list_decisions(review_conn) == [other_day, other_theme, second, first]
+    assert list_decisions(review_conn, partition_date=DAY) == [other_theme, second, first]
+    assert list_decisions(review_conn, theme="coffee") == [other_day, second, first]
+    assert list_decisions(review_conn, partition_date=DAY, theme="coffee", limit=1) == [second]
+
+
+def test_latest_decision_prefers_later_decided_at_over_higher_id(review_conn: Conn) -> None:
+    early = _record(review_conn, "approved")
+    later_by_clock = _record(review_conn, "rejected")
+    with review_conn.cursor() as cur:  # a decision entered afterwards for an earlier time
+        cur.execute(
+            "INSERT INTO review_decisions (partition_date, theme, decision, reviewer, decided_at) "
+            "VALUES (%s, 'coffee', 'approved', 'cy', %s) RETURNING id",
+            (DAY, early.decided_at - dt.timedelta(hours=1)),
+        )
+    review_conn.commit()
+    assert latest_decision(review_conn, DAY, "coffee") == later_by_clock
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"decision": "maybe"}, "approved, rejected"),
+        ({"decision": "APPROVED"}, "approved, rejected"),
+        ({"reviewer": ""}, "reviewer is empty"),
+        ({"reviewer": "   "}, "reviewer is empty"),
+        ({"theme": ""}, "theme is empty"),
+        ({"video_path": ""}, "video path is empty"),
+        ({"partition_date": "14/03/2025"}, "YYYY-MM-DD"),
+    ],
+)
+def test_invalid_decisions_are_rejected_and_nothing_is_written(
+    review_conn: Conn, changes: dict, message: str
+) -> None:
+    kwargs = {
+        "partition_date": DAY,
+        "theme": "coffee",
+        "decision": "approved",
+        "reviewer": "ana",
+        "note": None,
+        "video_path": "output/review/x.mp4",
+    } | changes
+    with pytest.raises(InvalidDecision, match=message):
+        record_decision(review_conn, **kwargs)
+    assert _count(review_conn) == 0
+
+
+def test_the_table_itself_rejects_bad_rows_from_any_sql_client(review_conn: Conn) -> None:
+    for decision, reviewer in [("maybe", "ana"), ("approved", "  ")]:
+        with pytest.raises(psycopg2.errors.CheckViolation), review_conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) VALUES (%s, 'coffee', %s, %s)",
+                (DAY, decision, reviewer),
+            )
+        review_conn.rollback()
+    assert _count(review_conn) == 0
+
+
+def test_decisions_are_append_only(review_conn: Conn) -> None:
+    row = _record(review_conn, "approved")
+    with pytest.raises(psycopg2.errors.RestrictViolation, match="append-only"), review_conn.cursor() as cur:
+        cur.execute("UPDATE review_decisions SET decision = 'rejected' WHERE id = %s", (row.id,))
+    review_conn.rollback()
+    assert latest_decision(review_conn, DAY, "coffee") == row
+
+
+def test_created_xid_is_the_writers_transaction_even_when_a_client_supplies_one(review_conn: Conn) -> None:
+    with review_conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO review_decisions (partition_date, theme, decision, reviewer, created_xid) "
+            "VALUES (%s, 'coffee', 'approved', 'ana', '1') RETURNING created_xid::text, pg_current_xact_id()::text",
+            (DAY,),
+        )
+        stored, writer = cur.fetchone()
+    review_conn.commit()
+    assert stored == writer != "1"
+
+
+# --- the sensor's exactly-once read -----------------------------------------------------------------
+
+
+def test_a_decision_that_commits_late_is_read_exactly_once(review_conn: Conn, review_db_url: str) -> None:
+    slow = postgres.connect(review_db_url)
+    fast = postgres.connect(review_db_url)
+    try:
+        with slow.cursor() as cur:  # A takes the lower id and stays uncommitted
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, video_path, decision, reviewer) "
+                "VALUES (%s, 'coffee', 'a.mp4', 'approved', 'ana') RETURNING id",
+                (DAY,),
+            )
+            (a_id,) = cur.fetchone()
+        b = _record(fast, "rejected", theme="tea", reviewer="bo")
+        assert a_id < b.id
+
+        rows, cursor = read_new_decisions(review_conn, None)
+        assert [r.id for r in rows] == [b.id]
+
+        slow.commit()
+        rows, cursor = read_new_decisions(review_conn, cursor)
+        assert [(r.id, r.decision, r.video_path) for r in rows] == [(a_id, "approved", "a.mp4")]
+
+        rows, cursor = read_new_decisions(review_conn, cursor)
+        assert rows == []
+        rows, _ = read_new_decisions(review_conn, cursor)
+        assert rows == []
+    finally:
+        slow.close()
+        fast.close()
+
+
+def test_a_transaction_that_started_before_a_read_and_inserts_after_it_is_not_lost(
+    review_conn: Conn, review_db_url: str
+) -> None:
+    _, cursor = read_new_decisions(review_conn, None)
+    slow = postgres.connect(review_db_url)
+    try:
+        with slow.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()")  # the writer has its xid already
+        middle = _record(review_conn, "approved", theme="tea")
+        rows, cursor = read_new_decisions(review_conn, cursor)
+        assert [r.id for r in rows] == [middle.id]
+        with slow.cursor() as cur:
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+                "VALUES (%s, 'coffee', 'rejected', 'bo') RETURNING id",
+                (DAY,),
+            )
+            (late_id,) = cur.fetchone()
+        slow.commit()
+        rows, cursor = read_new_decisions(review_conn, cursor)
+        assert [r.id for r in rows] == [late_id]
+        assert read_new_decisions(review_conn, cursor)[0] == []
+    finally:
+        slow.close()
+
+
+def test_rolled_back_decisions_never_appear(review_conn: Conn, review_db_url: str) -> None:
+    other = postgres.connect(review_db_url)
+    try:
+        with other.cursor() as cur:
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+                "VALUES (%s, 'coffee', 'approved', 'ana')",
+                (DAY,),
+            )
+        rows, cursor = read_new_decisions(review_conn, None)
+        assert rows == []
+        other.rollback()
+        kept = _record(review_conn, "rejected")
+        rows, cursor = read_new_decisions(review_conn, cursor)
+        assert [r.id for r in rows] == [kept.id]
+    finally:
+        other.close()
+
+
+def test_two_decisions_for_one_partition_in_one_read_come_in_id_order(review_conn: Conn) -> None:
+    first = _record(review_conn, "approved")
+    second = _record(review_conn, "rejected", reviewer="bo")
+    rows, _ = read_new_decisions(review_conn, None)
+    assert rows == [first, second]
+
+
+def test_cursor_round_trips_and_bad_cursors_are_refused(review_conn: Conn) -> None:
+    _record(review_conn)
+    _, cursor = read_new_decisions(review_conn, None)
+    parsed = DecisionCursor.parse(cursor)
+    assert parsed.serialize() == cursor
+    assert parsed.xmin > 0
+    assert json.loads(cursor) == {"xmin": parsed.xmin, "seen": parsed.seen}
+    assert DecisionCursor.parse(None) == DecisionCursor.parse("") == DecisionCursor(xmin=0)
+
+    again, next_cursor = read_new_decisions(review_conn, cursor)
+    assert again == []
+    assert DecisionCursor.parse(next_cursor).xmin >= parsed.xmin
+
+    for bad in ["42", "not json", '{"xmin": -1}', '{"xmin": 1, "seen": ["x"]}', '{"xmin": 1, "extra": 2}']:
+        with pytest.raises(InvalidCursor, match="reset the sensor's cursor"):
+            read_new_decisions(review_conn, bad)
+
+
+def test_read_refuses_a_connection_inside_a_transaction(review_conn: Conn) -> None:
+    with review_conn.cursor() as cur:
+        cur.execute("SELECT 1")
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        read_new_decisions(review_conn, None)
+    review_conn.rollback()
+    assert read_new_decisions(review_conn, None)[0] == []
+
+
+def test_read_of_new_rows_among_a_thousand_is_fast_and_uses_the_xid_index(review_conn: Conn) -> None:
+    with review_conn.cursor() as cur:
+        for chunk in range(4):  # several writer transactions, like several reviewers
+            psycopg2.extras.execute_values(
+                cur,
+                "INSERT INTO review_decisions (partition_date, theme, video_path, decision, reviewer) VALUES %s",
+                [
+                    (
+                        DAY - dt.timedelta(days=i % 30),
+                        f"theme-{i % 7}",
+                        f"v{i}.mp4",
+                        ("approved", "rejected")[i % 2],
+                        "ana",
+                    )
+                    for i in range(chunk * 250, (chunk + 1) * 250)
+                ],
+            )
+            review_conn.commit()
+        cur.execute("ANALYZE review_decisions")
+    review_conn.commit()
+
+    everything, cursor = read_new_decisions(review_conn, None)
+    assert len(everything) == 1000
+    assert [r.id for r in everything] == sorted(r.id for r in everything)
+
+    new = _record(review_conn, "approved", theme="fresh")
+    started = time.perf_counter()
+    rows, cursor = read_new_decisions(review_conn, cursor)
+    elapsed = time.perf_counter() - started
+    assert [r.id for r in rows] == [new.id]
+    assert elapsed < 0.5
+
+    state = DecisionCursor.parse(cursor)
+    with review_conn.cursor() as cur:
+        cur.execute("EXPLAIN " + NEW_DECISIONS_SQL, {"xmin": str(state.xmin), "seen": state.seen})
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    review_conn.rollback()
+    assert "review_decisions_created_xid_idx" in plan, plan
