@@ -1,0 +1,71 @@
+"""Protects the template writer: a valid plan (SCRIPT-3) that follows the report (SCRIPT-4)."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from shortvid_assets.domain.models import StylePattern, Theme, TrendReport, VideoPlan
+from shortvid_assets.domain.script_template import scene_durations, write_template_plan
+
+THEME = Theme(
+    slug="glowcup", product_name="GlowCup", tagline="The mug that keeps coffee hot", audience="commuters",
+    tone="upbeat", style="montage", talking_points=["hot for 6 hours", "USB-C charging", "one-hand lid"],
+    target_duration_s=18, hashtags=["coffee", "gadgets"],
+)
+
+
+def report(hook="question", duration=20.0, style="cinematic") -> TrendReport:
+    when = datetime(2026, 11, 24, tzinfo=timezone.utc)
+    pattern = StylePattern(style=style, count=10, share=1.0, avg_duration_s=duration, avg_velocity=5.0,
+                           format=f"short {style}", hook_type=hook, text_overlay_share=0.2, audio_type="music")
+    return TrendReport(
+        date=date(2026, 11, 24), window_start=when, window_end=when, trend_count=10, counts_by_platform={"youtube": 10},
+        top_hashtags=[{"tag": "fyp", "count": 9}, {"tag": "morning", "count": 5}, {"tag": "coffee", "count": 4}],
+        top_performers=[], patterns=[pattern], dominant_style=style, dominant_hook_type=hook,
+        recommended_duration_s=duration, duration_histogram={}, posting_hour_histogram={},
+    )
+
+
+@pytest.mark.parametrize("total", [6.0, 9.5, 15.0, 18.0, 20.0, 27.4, 28.0])
+def test_scene_durations_sum_exactly_and_stay_in_range(total):
+    durations = scene_durations(total)
+    assert sum(durations) == pytest.approx(total, abs=0.011)
+    assert 3 <= len(durations) <= 7
+    assert all(2.0 <= d <= 4.0 for d in durations)
+
+
+def test_question_hooks_and_twenty_seconds_give_a_question_hook_of_twenty_seconds():
+    plan = write_template_plan(THEME, report(hook="question", duration=20))
+    assert plan.hook_type == "question"
+    assert plan.hook_text.endswith("?")
+    assert plan.duration_s == pytest.approx(20, abs=0.05)
+    assert "morning" in plan.hashtags and "fyp" not in plan.hashtags
+
+
+@pytest.mark.parametrize("hook", ["question", "number", "pov", "how-to", "bold-claim", "statement"])
+def test_every_hook_type_gives_a_valid_plan(hook):
+    plan = write_template_plan(THEME, report(hook=hook))
+    VideoPlan.model_validate(plan.model_dump())  # round-trips through validation
+    assert plan.hook_type == hook
+    assert 5 <= len(plan.hashtags) <= 8
+    assert all(o.end_s <= plan.duration_s + 1e-6 for o in plan.text_overlays)
+    assert plan.voiceover_script.startswith(plan.hook_text.rstrip("."))
+
+
+def test_duration_stays_within_half_of_the_theme_target():
+    assert write_template_plan(THEME, report(duration=59)).duration_s == pytest.approx(27, abs=0.05)
+    assert write_template_plan(THEME, report(duration=3)).duration_s == pytest.approx(9, abs=0.05)
+
+
+def test_plan_validation_names_the_problem():
+    plan = write_template_plan(THEME, report()).model_dump()
+    plan["scenes"][0]["duration_s"] = 4.0
+    plan["scenes"][1]["duration_s"] = 4.0
+    plan["target_duration_s"] = 10
+    with pytest.raises(ValidationError, match="scene durations sum"):
+        VideoPlan.model_validate(plan)
+    plan = write_template_plan(THEME, report()).model_dump()
+    plan["hashtags"] = ["a", "b"]
+    with pytest.raises(ValidationError, match="hashtags"):
+        VideoPlan.model_validate(plan)
