@@ -1,0 +1,345 @@
+"""Protects the one-pass composition and the ffmpeg runner: the filter graph, real renders, failures, timeouts."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from shortvid_assets.domain.captions import CaptionCue, CaptionImage, render_caption_png
+from shortvid_assets.domain.ffmpeg import (
+    FFmpegError,
+    FFmpegNotFoundError,
+    FFmpegTimeoutError,
+    ffmpeg_exe,
+    run_ffmpeg,
+)
+from shortvid_assets.domain.probe import audio_mean_volume_db, extract_frame, faststart, probe_media
+from shortvid_assets.domain.procedural import render_procedural_clip
+from shortvid_assets.domain.render import (
+    RenderError,
+    RenderSpec,
+    RenderTimeoutError,
+    build_render_command,
+    render_video,
+)
+
+W, H = 216, 384
+EVIL_TEXT = "x';[0:v]drawtext=text='pwned':fontfile=/etc/passwd[v];movie=/etc/shadow"
+
+
+def _fake_ffmpeg(folder: Path, body: str) -> Path:
+    """A stand-in ffmpeg: a shell script with the given body."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "ffmpeg"
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def _graph(args: list[str]) -> str:
+    return args[args.index("-filter_complex") + 1]
+
+
+def _region_diff(a: Image.Image, b: Image.Image, box: tuple[int, int, int, int]) -> float:
+    return max(ImageStat.Stat(ImageChops.difference(a.crop(box), b.crop(box))).mean)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three tiny clips, a speech-like mono voice, a stereo music loop."""
+    folder = tmp_path_factory.mktemp("media")
+    clips = [
+        render_procedural_clip(
+            folder / f"clip{i}.mp4", duration_s=1.2, width=W, height=H, seed=f"s{i}", preset="ultrafast"
+        )
+        for i in range(3)
+    ]
+    voice, music = folder / "voice.wav", folder / "music.wav"
+    tone = "0.6*sin(2*PI*220*t)*(0.5+0.5*sin(2*PI*3*t))"
+    run_ffmpeg(
+        [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", f"aevalsrc={tone}:s=22050:d=2.4", str(voice)]
+    )
+    run_ffmpeg(
+        [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=523:d=1.1", "-ac", "2", str(music)]
+    )
+    return {
+        "clip0": clips[0],
+        "clip1": clips[1],
+        "clip2": clips[2],
+        "voice": voice,
+        "music": music,
+        "dir": folder,
+    }
+
+
+def _spec(media: dict[str, Path], **changes) -> RenderSpec:
+    base = RenderSpec(
+        clips=[media["clip0"], media["clip1"], media["clip2"]],
+        clip_durations=[1.0, 1.0, 1.0],
+        transitions=["fade", "cut"],
+        captions=[],
+        voice=media["voice"],
+        width=W,
+        height=H,
+        preset="ultrafast",
+    )
+    return replace(base, **changes)
+
+
+# --- the pure command builder ---------------------------------------------------------------------------
+
+
+def _paper_spec(**changes) -> RenderSpec:
+    base = RenderSpec(
+        clips=[Path("/in/a.mp4"), Path("/in/b.mp4"), Path("/in/c.mp4")],
+        clip_durations=[2.0, 2.0, 2.0],
+        transitions=["cut", "cut"],
+        captions=[CaptionImage(Path("/in/cap.png"), x=20, y=250, w=170, h=40, start_s=1.0, end_s=2.0)],
+        voice=Path("/in/voice.wav"),
+        width=W,
+        height=H,
+    )
+    return replace(base, **changes)
+
+
+def test_command_normalises_every_clip_and_joins_cuts_with_concat() -> None:
+    args = build_render_command(_paper_spec(), Path("out.mp4"), Path("thumb.jpg"))
+    graph = _graph(args)
+    for i in range(3):
+        assert (
+            f"[{i}:v]scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H},setsar=1,fps=30" in graph
+        )
+    assert graph.count("concat=n=2:v=1:a=0") == 2
+    assert "xfade" not in graph
+    assert "trim=duration=6.000" in graph, "the picture is fitted to the total duration"
+    assert args[args.index("-movflags") + 1] == "+faststart"
+    assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-pix_fmt") + 1] == "yuv420p"
+    assert args[args.index("-ar") + 1] == "48000" and args[args.index("-ac") + 1] == "2"
+    assert "-update" in args and args[-1] == "thumb.jpg"
+    assert "[tsrc]trim=start=1.000" in graph, "the thumbnail comes from the same graph"
+
+
+@pytest.mark.parametrize(("transition", "kind"), [("fade", "fadeblack"), ("dissolve", "fade")])
+def test_command_uses_xfade_at_clip_boundaries(transition: str, kind: str) -> None:
+    graph = _graph(
+        build_render_command(_paper_spec(transitions=[transition, transition]), Path("o.mp4"), Path("t.jpg"))
+    )
+    assert f"xfade=transition={kind}:duration=0.500:offset=2.000" in graph
+    assert f"xfade=transition={kind}:duration=0.500:offset=4.000" in graph
+    assert "concat" not in graph
+    assert "trim=duration=2.500" in graph, "a clip that fades out runs on under the next one"
+
+
+def test_command_without_music_pads_the_voice_and_normalises_loudness() -> None:
+    args = build_render_command(_paper_spec(), Path("o.mp4"), Path("t.jpg"))
+    graph = _graph(args)
+    assert "apad=whole_dur=6.000" in graph
+    assert "loudnorm=I=-14.0" in graph
+    assert "amix" not in graph and "sidechaincompress" not in graph and "-stream_loop" not in args
+    assert "loudnorm" not in _graph(
+        build_render_command(_paper_spec(loudness_lufs=None), Path("o.mp4"), Path("t.jpg"))
+    )
+
+
+def test_command_with_music_loops_ducks_and_mixes_without_normalising_inputs() -> None:
+    args = build_render_command(
+        _paper_spec(music=Path("/in/music.mp3"), music_volume=0.2), Path("o.mp4"), Path("t.jpg")
+    )
+    graph = _graph(args)
+    music_at = args.index("/in/music.mp3")
+    assert args[music_at - 3 : music_at] == ["-stream_loop", "-1", "-i"]
+    assert "volume=0.2000" in graph
+    assert "sidechaincompress" in graph
+    assert "amix=inputs=2:duration=first:normalize=0" in graph
+    assert graph.count("aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo") >= 2
+
+
+def test_command_overlays_captions_in_time_with_alpha_fades() -> None:
+    graph = _graph(build_render_command(_paper_spec(), Path("o.mp4"), Path("t.jpg")))
+    assert "fade=t=in:st=1.000:d=0.150:alpha=1" in graph
+    assert "fade=t=out:st=1.850:d=0.150:alpha=1" in graph
+    assert "overlay=x=20:y=250" in graph and "enable='between(t,1.000,2.000)'" in graph
+
+
+def test_untrusted_caption_text_and_paths_never_reach_the_filter_graph(tmp_path: Path) -> None:
+    weird_dir = tmp_path / "a;b[c]'d,e=f"
+    cap = render_caption_png(CaptionCue(EVIL_TEXT, 0.5, 1.5), weird_dir / "cap';[x].png", width=W, height=H)
+    args = build_render_command(_paper_spec(captions=[cap]), Path("o.mp4"), Path("t.jpg"))
+    assert not any("pwned" in a or "/etc/passwd" in a or "drawtext" in a for a in args)
+    graph = _graph(args)
+    assert "cap';[x]" not in graph and str(weird_dir) not in graph
+    assert args[args.index(str(cap.path.resolve())) - 1] == "-i", "the caption file is only ever an input"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"clip_durations": [2.0, 2.0]}, "3 clips but 2 clip durations"),
+        ({"transitions": ["cut", "wipe"]}, "unknown transitions"),
+        ({"transitions": ["cut"]}, "need 2 transitions"),
+        ({"width": 215}, "even"),
+        ({"clips": [], "clip_durations": [], "transitions": []}, "no clips"),
+        ({"clip_durations": [2.0, 0.0, 2.0]}, "positive"),
+    ],
+)
+def test_command_rejects_inconsistent_specs(changes: dict, message: str) -> None:
+    with pytest.raises(RenderError, match=message):
+        build_render_command(_paper_spec(**changes), Path("o.mp4"), Path("t.jpg"))
+
+
+# --- real renders ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered(media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The same 3 s video rendered with one caption and without it."""
+    out = tmp_path_factory.mktemp("render")
+    cap = render_caption_png(CaptionCue("Hello there", 0.8, 1.8), out / "cap.png", width=W, height=H)
+    percents: list[float] = []
+    with_caption = render_video(
+        _spec(media, captions=[cap]),
+        out / "final" / "video.mp4",
+        out / "final" / "thumb.jpg",
+        on_progress=percents.append,
+    )
+    without = render_video(_spec(media), out / "plain" / "video.mp4", out / "plain" / "thumb.jpg")
+    return {"result": with_caption, "plain": without, "caption": cap, "percents": percents, "dir": out}
+
+
+def test_render_is_h264_aac_at_the_requested_shape_and_duration(rendered: dict) -> None:
+    info = probe_media(rendered["result"].video)
+    assert (info.video_codec, info.pix_fmt, info.width, info.height) == ("h264", "yuv420p", W, H)
+    assert info.fps == pytest.approx(30)
+    assert (info.audio_codec, info.audio_sample_rate, info.audio_channels) == ("aac", 48000, 2)
+    assert info.duration_s == pytest.approx(3.0, abs=0.1)
+    assert faststart(rendered["result"].video)
+    assert audio_mean_volume_db(rendered["result"].video) > -35, "the voice is audible"
+    assert rendered["result"].seconds > 0
+    assert sorted(p.name for p in (rendered["dir"] / "final").iterdir()) == ["thumb.jpg", "video.mp4"]
+
+
+def test_caption_shows_only_between_its_start_and_end(rendered: dict) -> None:
+    cap: CaptionImage = rendered["caption"]
+    box = (cap.x, cap.y, cap.x + cap.w, cap.y + cap.h)
+    video, plain = rendered["result"].video, rendered["plain"].video
+    during = _region_diff(extract_frame(video, 1.3), extract_frame(plain, 1.3), box)
+    before = _region_diff(extract_frame(video, 0.4), extract_frame(plain, 0.4), box)
+    after = _region_diff(extract_frame(video, 2.4), extract_frame(plain, 2.4), box)
+    assert during > 15, f"caption should be visible at 1.3 s (difference {during:.1f})"
+    assert before < 4 and after < 4, f"caption should be absent outside its time ({before:.1f}, {after:.1f})"
+
+
+def test_thumbnail_is_a_jpeg_of_the_frame_at_its_time(rendered: dict) -> None:
+    thumb_path = rendered["result"].thumbnail
+    assert thumb_path.read_bytes()[:3] == b"\xff\xd8\xff"
+    thumb = Image.open(thumb_path)
+    assert thumb.format == "JPEG" and thumb.size == (W, H)
+    frame = extract_frame(rendered["result"].video, 1.0)
+    assert _region_diff(thumb.convert("RGB"), frame, (0, 0, W, H)) < 8
+
+
+def test_progress_is_reported_in_increasing_percents_up_to_100(rendered: dict) -> None:
+    percents = rendered["percents"]
+    assert percents, "the callback was called"
+    assert percents == sorted(set(percents)), "strictly increasing"
+    assert percents[-1] == 100.0 and all(0 <= p <= 100 for p in percents)
+
+
+def test_cut_only_render_with_music_and_a_longer_total_holds_the_last_frame(
+    media: dict, tmp_path: Path
+) -> None:
+    spec = _spec(media, transitions=["cut", "cut"], music=media["music"], duration_s=3.5)
+    result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    info = probe_media(result.video)
+    assert info.duration_s == pytest.approx(3.5, abs=0.1)
+    assert _region_diff(extract_frame(result.video, 3.05), extract_frame(result.video, 3.4), (0, 0, W, H)) < 3
+
+
+def test_failing_ffmpeg_raises_with_its_last_lines_and_leaves_no_file(media: dict, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00garbage" * 500)
+    spec = _spec(media, clips=[media["clip0"], broken, media["clip2"]])
+    with pytest.raises(RenderError, match="Invalid data") as info:
+        render_video(spec, tmp_path / "out" / "v.mp4", tmp_path / "out" / "t.jpg")
+    assert "broken.mp4" in info.value.stderr_tail
+    assert os.listdir(tmp_path / "out") == [], "no final and no temporary file is left"
+
+
+def test_missing_input_is_named_before_running_ffmpeg(media: dict, tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match=r"do not exist: .*missing\.wav"):
+        render_video(_spec(media, voice=tmp_path / "missing.wav"), tmp_path / "v.mp4", tmp_path / "t.jpg")
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_timeout_kills_a_real_render_and_leaves_nothing(media: dict, tmp_path: Path) -> None:
+    spec = _spec(media, duration_s=60.0)
+    started = time.monotonic()
+    with pytest.raises(RenderTimeoutError, match=r"longer than 0\.3s"):
+        render_video(spec, tmp_path / "out" / "v.mp4", tmp_path / "out" / "t.jpg", timeout_s=0.3)
+    assert time.monotonic() - started < 10
+    assert os.listdir(tmp_path / "out") == []
+
+
+# --- the ffmpeg runner ----------------------------------------------------------------------------------
+
+
+def test_timeout_kills_the_ffmpeg_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pid_file = tmp_path / "pid"
+    fake = _fake_ffmpeg(tmp_path / "bin", f"echo $$ > {pid_file}\nexec sleep 30")
+    with pytest.raises(FFmpegTimeoutError):
+        run_ffmpeg([str(fake)], timeout_s=0.5)
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_progress_lines_become_increasing_percents(tmp_path: Path) -> None:
+    lines = "out_time_us=750000 progress=continue out_time_us=750000 out_time_us=1500000 out_time_us=N/A progress=end"
+    fake = _fake_ffmpeg(tmp_path, f"for l in {lines}; do echo $l; done")
+    seen: list[float] = []
+    run_ffmpeg([str(fake)], progress_duration_s=3.0, on_progress=seen.append)
+    assert seen == [25.0, 50.0, 100.0]
+
+
+def test_heavy_stderr_does_not_deadlock_and_its_tail_is_reported(tmp_path: Path) -> None:
+    body = "i=0; while [ $i -lt 20000 ]; do echo \"noise line $i\" >&2; i=$((i+1)); done\necho 'the real error' >&2\nexit 3"
+    fake = _fake_ffmpeg(tmp_path, body)
+    with pytest.raises(FFmpegError, match="the real error") as info:
+        run_ffmpeg([str(fake)], timeout_s=60)
+    assert info.value.returncode == 3
+    assert "noise line 0\n" not in str(info.value), "only the last lines are kept in the message"
+
+
+def test_missing_ffmpeg_binary_gives_a_clear_error(
+    media: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHORTVID_FFMPEG", str(tmp_path / "no-ffmpeg-here"))
+    with pytest.raises(FFmpegNotFoundError, match="SHORTVID_FFMPEG"):
+        ffmpeg_exe()
+    with pytest.raises(RenderError, match="SHORTVID_FFMPEG"):
+        render_video(_spec(media), tmp_path / "v.mp4", tmp_path / "t.jpg")
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_missing_bundled_binary_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imageio_ffmpeg
+
+    def gone() -> str:
+        raise RuntimeError("No ffmpeg exe could be found")
+
+    monkeypatch.delenv("SHORTVID_FFMPEG", raising=False)
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", gone)
+    with pytest.raises(FFmpegNotFoundError, match="imageio-ffmpeg"):
+        ffmpeg_exe()
+
+
+def test_env_override_selects_the_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _fake_ffmpeg(tmp_path, "exit 0")
+    monkeypatch.setenv("SHORTVID_FFMPEG", str(fake))
+    assert ffmpeg_exe() == str(fake)
