@@ -1,0 +1,348 @@
+"""The OpenAI voice (VOICE-1): speech from the voiceover script, with word timings for captions.
+
+Word timings come from a transcription of the speech with word timestamps (`whisper-1` with
+`verbose_json`; the gpt-4o transcribe models return no timestamps) aligned back onto the
+script's own words, so captions keep the script's spelling and punctuation. Without a
+transcription model they are estimated: each word gets a share of the audio's duration
+proportional to its characters.
+
+The API streams WAV with placeholder sizes (0xFFFFFFFF) in its RIFF and data headers; the bytes
+are saved with the real sizes written in, so any reader sees the true length.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import struct
+import wave
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import openai
+
+from shortvid_assets.clients.openai_writer import (
+    PROVIDER,
+    OpenAIClientError,
+    api_error_message,
+    openai_client,
+)
+from shortvid_assets.domain.costs import (
+    PaidCall,
+    PriceTable,
+    cost_of_speech,
+    cost_of_transcription,
+    load_price_table,
+)
+from shortvid_assets.domain.files import atomic_path
+from shortvid_assets.domain.models import WordTiming
+
+log = logging.getLogger(__name__)
+
+MAX_SPEECH_CHARS = 4096  # the speech endpoint's input limit
+PCM_SAMPLE_RATE = 24_000  # the speech endpoint's raw `pcm` format: 24 kHz, 16-bit little-endian, mono
+SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+_UPLOAD_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+}
+
+
+class VoiceError(OpenAIClientError):
+    """No voiceover: the text was unusable, the API failed, or the audio could not be read."""
+
+
+@dataclass
+class VoiceResult:
+    """A written voiceover file, its word timings and the paid calls that made it."""
+
+    path: Path
+    words: list[WordTiming]
+    calls: list[PaidCall]
+    word_timing_source: Literal["transcription", "estimated"]
+    duration_s: float | None = None
+
+
+# --- WAV handling ---
+
+
+def _wav_chunks(data: bytes) -> tuple[tuple[int, int, int], int, int]:
+    """(channels, sample rate, bytes per frame), data offset and real data length of a RIFF/WAVE file."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
+    fmt: tuple[int, int, int] | None = None
+    offset = 12
+    while offset + 8 <= len(data):
+        chunk_id = data[offset : offset + 4]
+        (size,) = struct.unpack("<I", data[offset + 4 : offset + 8])
+        body = offset + 8
+        if chunk_id == b"fmt ":
+            channels, rate = struct.unpack("<HI", data[body + 2 : body + 8])
+            (block_align,) = struct.unpack("<H", data[body + 12 : body + 14])
+            fmt = (channels, rate, block_align)
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise ValueError("data chunk before the fmt chunk")
+            length = min(size, len(data) - body)  # streamed WAV declares 0xFFFFFFFF
+            return fmt, body, length - length % max(fmt[2], 1)
+        offset = body + size + (size & 1)
+    raise ValueError("no data chunk")
+
+
+def repair_wav_header(data: bytes) -> bytes:
+    """The WAV bytes with the RIFF and data sizes set to the real lengths (streamed WAV has placeholders)."""
+    _, body, length = _wav_chunks(data)
+    fixed = bytearray(data[: body + length])
+    fixed[4:8] = struct.pack("<I", len(fixed) - 8)
+    fixed[body - 4 : body] = struct.pack("<I", length)
+    return bytes(fixed)
+
+
+def wav_duration_s(data: bytes) -> float:
+    """Duration of WAV bytes in seconds, measured from the samples present."""
+    (channels, rate, block_align), _, length = _wav_chunks(data)
+    if rate <= 0 or block_align <= 0:
+        raise ValueError(f"invalid WAV format: {channels} channels, {rate} Hz, {block_align} bytes per frame")
+    return length / block_align / rate
+
+
+def pcm_to_wav(pcm: bytes, sample_rate: int = PCM_SAMPLE_RATE) -> bytes:
+    """Raw 16-bit mono PCM wrapped in a WAV header."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm)
+    return buffer.getvalue()
+
+
+# --- word timings ---
+
+
+def script_words(text: str) -> list[str]:
+    """The script's words as captions show them; punctuation-only tokens stay with the word before."""
+    words: list[str] = []
+    for token in text.split():
+        if words and not _normalized(token):
+            words[-1] = f"{words[-1]} {token}"
+        else:
+            words.append(token)
+    return words
+
+
+def _normalized(word: str) -> str:
+    return re.sub(r"[\W_]+", "", word.lower())
+
+
+def _spread(words: list[str], start: float, end: float) -> list[WordTiming]:
+    """Timings for `words` sharing [start, end] in proportion to their characters."""
+    weights = [len(word) + 1 for word in words]
+    total = sum(weights) or 1
+    timings, position = [], start
+    for word, weight in zip(words, weights, strict=True):
+        step = (end - start) * weight / total
+        timings.append(WordTiming(word=word, start_s=round(position, 3), end_s=round(position + step, 3)))
+        position += step
+    return timings
+
+
+def estimate_word_timings(text: str, duration_s: float) -> list[WordTiming]:
+    """Word timings spread over the audio's duration in proportion to each word's characters."""
+    return _spread(script_words(text), 0.0, max(duration_s, 0.0))
+
+
+def align_words(text: str, heard: list[WordTiming]) -> list[WordTiming]:
+    """The script's words, each timed by the transcribed word it matches; unmatched words share the gaps."""
+    words = script_words(text)
+    if not heard:
+        return []
+    matcher = SequenceMatcher(
+        a=[_normalized(word) for word in words], b=[_normalized(item.word) for item in heard], autojunk=False
+    )
+    timed: list[WordTiming] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            timed.extend(
+                WordTiming(word=words[i], start_s=heard[j].start_s, end_s=heard[j].end_s)
+                for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+            )
+        elif tag == "replace":
+            timed.extend(_spread(words[i1:i2], heard[j1].start_s, heard[j2 - 1].end_s))
+        elif tag == "delete":  # script words the transcription missed: fit them into the gap
+            start = timed[-1].end_s if timed else 0.0
+            end = heard[j1].start_s if j1 < len(heard) else heard[-1].end_s
+            timed.extend(_spread(words[i1:i2], start, max(start, end)))
+        # "insert": words heard but not in the script carry no caption
+    return timed
+
+
+class OpenAIVoice:
+    """Synthesizes a voiceover with the OpenAI speech API and times its words for captions."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        model: str = "gpt-4o-mini-tts",
+        voice: str = "alloy",
+        response_format: SpeechFormat = "wav",
+        base_url: str | None = None,
+        transcription_model: str | None = "whisper-1",
+        timeout_s: float = 60,
+        max_retries: int = 3,
+        http_client: httpx.Client | None = None,
+        instructions: str | None = None,
+        speed: float | None = None,
+        price_table: PriceTable | None = None,
+    ) -> None:
+        if transcription_model is None and response_format not in ("wav", "pcm"):
+            raise ValueError(
+                f"estimated word timings need the audio's duration, which shortvid reads from 'wav' or 'pcm' "
+                f"only; got response_format={response_format!r}: use 'wav' or set transcription_model"
+            )
+        self.model = model
+        self.voice = voice
+        self.response_format = response_format
+        self.transcription_model = transcription_model
+        self.instructions = instructions
+        self.speed = speed
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self._api_key = api_key
+        self._prices = price_table or load_price_table()
+        self._prices.price("speech", model)  # unpriced models fail here, before any paid call
+        if transcription_model is not None:
+            self._prices.price("transcription", transcription_model)
+        self._client = openai_client(
+            api_key, base_url=base_url, timeout_s=timeout_s, max_retries=max_retries, http_client=http_client
+        )
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"OpenAIVoice(model={self.model!r}, voice={self.voice!r}, transcription={self.transcription_model!r})"
+
+    def synthesize(self, text: str, out_path: Path) -> VoiceResult:
+        """Speak `text` into `out_path` (written atomically) and return its word timings and costs."""
+        text = " ".join(text.split())
+        if not text:
+            raise VoiceError("the voiceover script is empty; nothing to synthesize")
+        if len(text) > MAX_SPEECH_CHARS:
+            raise VoiceError(
+                f"the voiceover script has {len(text)} characters, over the speech API's limit of "
+                f"{MAX_SPEECH_CHARS}; shorten the script"
+            )
+        out_path = Path(out_path)
+        calls: list[PaidCall] = []
+        step = "speech"
+        try:
+            audio = self._speech(text, calls)
+            upload, duration = self._measure(audio)
+            if self.response_format == "wav":
+                audio = upload
+            words: list[WordTiming] = []
+            source: Literal["transcription", "estimated"] = "estimated"
+            if self.transcription_model is not None:
+                step = "transcription"
+                words, heard_duration = self._transcribe(text, upload, calls)
+                duration = duration if duration is not None else heard_duration
+                source = "transcription"
+                if not words:
+                    log.warning("transcription of the voiceover returned no words; estimating word timings")
+                    source = "estimated"
+            if not words:
+                words = estimate_word_timings(text, duration or 0.0)
+        except openai.OpenAIError as exc:
+            message = api_error_message(
+                exc,
+                f"{step} (model {self.model if step == 'speech' else self.transcription_model})",
+                api_key=self._api_key,
+                timeout_s=self.timeout_s,
+                max_retries=self.max_retries,
+            )
+            raise VoiceError(message, calls=calls) from None
+        with atomic_path(out_path) as tmp:
+            tmp.write_bytes(audio)
+        log.info(
+            "voiceover %s: %.2f s, %d words timed by %s, $%.5f",
+            out_path,
+            duration or 0.0,
+            len(words),
+            source,
+            sum(call.cost_usd for call in calls),
+        )
+        return VoiceResult(
+            path=out_path, words=words, calls=calls, word_timing_source=source, duration_s=duration
+        )
+
+    def _speech(self, text: str, calls: list[PaidCall]) -> bytes:
+        options: dict[str, object] = {}
+        if self.instructions:
+            options["instructions"] = self.instructions
+        if self.speed is not None:
+            options["speed"] = self.speed
+        response = self._client.audio.speech.create(
+            input=text, model=self.model, voice=self.voice, response_format=self.response_format, **options
+        )
+        audio = response.content
+        calls.append(
+            PaidCall(
+                provider=PROVIDER,
+                model=self.model,
+                kind="speech",
+                units={"characters": len(text)},
+                cost_usd=cost_of_speech(self.model, len(text), self._prices),
+            )
+        )
+        if not audio:
+            raise VoiceError(
+                f"the speech API returned no audio for {len(text)} characters; retry", calls=calls
+            )
+        return audio
+
+    def _measure(self, audio: bytes) -> tuple[bytes, float | None]:
+        """The audio to upload for transcription (WAV with real sizes where possible) and its duration."""
+        try:
+            if self.response_format == "wav":
+                fixed = repair_wav_header(audio)
+                return fixed, wav_duration_s(fixed)
+            if self.response_format == "pcm":
+                wav = pcm_to_wav(audio)
+                return wav, wav_duration_s(wav)
+        except ValueError as exc:
+            raise VoiceError(
+                f"the speech API's {self.response_format} audio could not be read: {exc}"
+            ) from None
+        return audio, None
+
+    def _transcribe(self, text: str, upload: bytes, calls: list[PaidCall]) -> tuple[list[WordTiming], float]:
+        upload_format = "wav" if self.response_format in ("wav", "pcm") else self.response_format
+        assert self.transcription_model is not None
+        transcript = self._client.audio.transcriptions.create(
+            file=(f"voiceover.{upload_format}", upload, _UPLOAD_TYPES[upload_format]),
+            model=self.transcription_model,
+            response_format="verbose_json",
+            timestamp_granularities=["word"],
+        )
+        usage = getattr(transcript, "usage", None)
+        seconds = float(getattr(usage, "seconds", None) or transcript.duration or 0.0)
+        calls.append(
+            PaidCall(
+                provider=PROVIDER,
+                model=self.transcription_model,
+                kind="transcription",
+                units={"seconds": seconds},
+                cost_usd=cost_of_transcription(self.transcription_model, seconds, self._prices),
+            )
+        )
+        heard = [
+            WordTiming(word=item.word, start_s=max(item.start, 0.0), end_s=max(item.end, item.start, 0.0))
+            for item in transcript.words or []
+        ]
+        return align_words(text, heard), float(transcript.duration or 0.0)
