@@ -86,15 +86,18 @@ def procedural_clip_command(
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
     look = gradient_look(seed, prompt)
+    # Gradients are smooth: draw them at a quarter of the size and scale up (several times cheaper at 1080p).
+    factor = 4 if min(width, height) >= 480 else 1
+    src_w, src_h = max(16, width // factor // 2 * 2), max(16, height // factor // 2 * 2)
     colors = ":".join(f"c{i}={c}" for i, c in enumerate(look.colors))
     source = (
-        f"gradients=s={width}x{height}:r={fps}:d={duration_s:.3f}:{colors}:n={len(look.colors)}"
+        f"gradients=s={src_w}x{src_h}:r={fps}:d={duration_s:.3f}:{colors}:n={len(look.colors)}"
         f":type={look.kind}:speed={look.speed}:seed={look.seed}"
     )
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",
         "-f", "lavfi", "-i", source,
-        "-vf", "format=yuv420p,setsar=1",
+        "-vf", f"scale={width}:{height}:flags=bicubic,format=yuv420p,setsar=1",
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
         "-r", str(fps), "-an", "-movflags", "+faststart", "-f", "mp4", str(out),
     ]  # fmt: skip

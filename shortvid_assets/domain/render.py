@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shortvid_assets.domain.captions import CaptionImage
@@ -24,6 +26,7 @@ TRANSITIONS = ("cut", "fade", "dissolve")
 # "fade" dips through black, "dissolve" cross-fades the two clips.
 XFADE_KIND = {"fade": "fadeblack", "dissolve": "fade"}
 SAMPLE_RATE = 48_000
+TRUE_PEAK_DB = -1.5
 
 
 class RenderError(RuntimeError):
@@ -191,8 +194,40 @@ def _video_graph(spec: RenderSpec, caption_inputs: Sequence[int]) -> tuple[list[
     return chains, "vout"
 
 
-def _audio_graph(spec: RenderSpec, voice_index: int, music_index: int | None) -> list[str]:
-    """Filter chains for the sound: voice padded to the total, music looped and ducked, mixed, normalised."""
+@dataclass(frozen=True)
+class LoudnessMeasurement:
+    """What loudnorm's analysis pass measured on the mixed audio (EBU R128)."""
+
+    input_i: float
+    input_tp: float
+    input_lra: float
+    input_thresh: float
+    target_offset: float
+
+
+def _loudnorm(spec: RenderSpec, measured: LoudnessMeasurement | None) -> str:
+    """loudnorm for the final pass: linear gain from measured values when given, else one-pass dynamic."""
+    target = spec.loudness_lufs
+    if measured is None:
+        return f"loudnorm=I={target:.1f}:TP={TRUE_PEAK_DB}:LRA=11"
+    # A loudness range above the target's would make loudnorm fall back to dynamic mode: allow the measured one.
+    lra = min(50.0, max(11.0, measured.input_lra + 1.0))
+    return (
+        f"loudnorm=I={target:.1f}:TP={TRUE_PEAK_DB}:LRA={lra:.1f}"
+        f":measured_I={measured.input_i:.2f}:measured_TP={measured.input_tp:.2f}"
+        f":measured_LRA={measured.input_lra:.2f}:measured_thresh={measured.input_thresh:.2f}"
+        f":offset={measured.target_offset:.2f}:linear=true"
+    )
+
+
+def _audio_graph(
+    spec: RenderSpec,
+    voice_index: int,
+    music_index: int | None,
+    *,
+    normalise: str | None,
+) -> list[str]:
+    """Filter chains for the sound: voice padded to the total, music looped and ducked, mixed, then `normalise`."""
     total = spec.total_s
     fmt = f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
     chains = [
@@ -217,17 +252,73 @@ def _audio_graph(spec: RenderSpec, voice_index: int, music_index: int | None) ->
         chains.append(f"[{voice}][{music}]amix=inputs=2:duration=first:normalize=0[mix]")
         mixed = "mix"
     final = f"[{mixed}]"
-    if spec.loudness_lufs is not None:
-        final += f"loudnorm=I={spec.loudness_lufs:.1f}:TP=-1.5:LRA=11,"
+    if normalise:
+        final += f"{normalise},"
     final += f"aresample={SAMPLE_RATE},{fmt},atrim=duration={_n(total)}[aout]"
     chains.append(final)
     return chains
 
 
+def loudness_analysis_command(spec: RenderSpec, ffmpeg: str = "ffmpeg") -> list[str]:
+    """The audio-only ffmpeg pass that measures the mix's loudness for a linear final normalisation (pure)."""
+    if problems := spec.problems():
+        raise RenderError("cannot render this spec: " + "; ".join(problems))
+    target = spec.loudness_lufs if spec.loudness_lufs is not None else -14.0
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-v", "info", "-i", str(Path(spec.voice).resolve())]
+    music_index = None
+    if spec.music is not None:
+        music_index = 1
+        args += ["-stream_loop", "-1", "-i", str(Path(spec.music).resolve())]
+    measure = f"loudnorm=I={target:.1f}:TP={TRUE_PEAK_DB}:LRA=11:print_format=json"
+    graph = ";".join(_audio_graph(spec, 0, music_index, normalise=measure))
+    return [*args, "-filter_complex", graph, "-map", "[aout]", "-f", "null", "-"]
+
+
+def parse_loudnorm_json(stderr: str) -> LoudnessMeasurement | None:
+    """The measurement loudnorm printed as JSON; None when the audio is silent (nothing to normalise)."""
+    start = stderr.rfind("{")
+    end = stderr.rfind("}")
+    if start < 0 or end < start:
+        raise RenderError("loudness analysis printed no measurement; ffmpeg's output:\n" + stderr[-1500:])
+    try:
+        data = json.loads(stderr[start : end + 1])
+        values = [
+            float(data[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+        ]
+    except (ValueError, KeyError) as exc:
+        raise RenderError(f"cannot read loudnorm's measurement {stderr[start : end + 1]!r}: {exc}") from exc
+    if not all(math.isfinite(v) for v in values) or values[0] < -70:
+        return None
+    return LoudnessMeasurement(*values)
+
+
+def measure_mix_loudness(
+    spec: RenderSpec, *, timeout_s: float = 300.0, ffmpeg: str | None = None
+) -> LoudnessMeasurement | None:
+    """Run the audio-only analysis pass (voice + ducked music) and return loudnorm's measurement."""
+    command = loudness_analysis_command(spec, ffmpeg or ffmpeg_exe())
+    try:
+        run = run_ffmpeg(command, timeout_s=timeout_s, what="loudness analysis")
+    except FFmpegTimeoutError as exc:
+        raise RenderTimeoutError(str(exc), stderr_tail=exc.stderr_tail) from exc
+    except FFmpegError as exc:
+        raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
+    return parse_loudnorm_json(run.stderr)
+
+
 def build_render_command(
-    spec: RenderSpec, video_out: Path, thumbnail_out: Path, ffmpeg: str = "ffmpeg"
+    spec: RenderSpec,
+    video_out: Path,
+    thumbnail_out: Path,
+    ffmpeg: str = "ffmpeg",
+    *,
+    loudness: LoudnessMeasurement | None = None,
 ) -> list[str]:
-    """The single ffmpeg argument list that renders the video and its thumbnail (pure: runs nothing)."""
+    """The single ffmpeg argument list that renders the video and its thumbnail (pure: runs nothing).
+
+    With `loudness` (from `measure_mix_loudness`) the audio is normalised linearly to the target;
+    without it, by loudnorm's one-pass dynamic mode.
+    """
     if problems := spec.problems():
         raise RenderError("cannot render this spec: " + "; ".join(problems))
     total = spec.total_s
@@ -248,7 +339,8 @@ def build_render_command(
         args += ["-stream_loop", "-1", "-i", str(Path(spec.music).resolve())]
 
     video_chains, video_label = _video_graph(spec, caption_inputs)
-    graph = ";".join(video_chains + _audio_graph(spec, voice_index, music_index))
+    normalise = _loudnorm(spec, loudness) if spec.loudness_lufs is not None else None
+    graph = ";".join(video_chains + _audio_graph(spec, voice_index, music_index, normalise=normalise))
     args += ["-filter_complex", graph]
     args += [
         "-map", f"[{video_label}]", "-map", "[aout]",
@@ -291,8 +383,22 @@ def render_video(
         raise RenderError(str(exc)) from exc
     video_out, thumbnail_out = Path(video_out), Path(thumbnail_out)
     started = time.monotonic()
+    loudness = None
+    if spec.loudness_lufs is not None:
+        try:
+            loudness = measure_mix_loudness(spec, timeout_s=timeout_s, ffmpeg=exe)
+        except RenderTimeoutError as exc:
+            raise RenderTimeoutError(
+                f"render of {video_out.name} took longer than {timeout_s:g}s (in its loudness analysis) and was "
+                f"killed; raise the timeout or shorten the video",
+                stderr_tail=exc.stderr_tail,
+            ) from exc
+        if loudness is None:
+            logger.warning("the mixed audio of %s is silent; it is not loudness-normalised", video_out.name)
+            spec = replace(spec, loudness_lufs=None)
+    remaining = timeout_s - (time.monotonic() - started)
     with atomic_path(video_out) as video_tmp, atomic_path(thumbnail_out) as thumb_tmp:
-        args = build_render_command(spec, video_tmp, thumb_tmp, ffmpeg=exe)
+        args = build_render_command(spec, video_tmp, thumb_tmp, ffmpeg=exe, loudness=loudness)
         logger.info(
             "rendering %s: %d clips, %d captions, %.1fs at %dx%d",
             video_out.name,
@@ -305,13 +411,18 @@ def render_video(
         try:
             run_ffmpeg(
                 args,
-                timeout_s=timeout_s,
+                timeout_s=max(remaining, 0.001),
                 progress_duration_s=spec.total_s,
                 on_progress=on_progress,
                 what=f"render of {video_out.name}",
             )
         except FFmpegTimeoutError as exc:
-            raise RenderTimeoutError(str(exc), stderr_tail=exc.stderr_tail) from exc
+            raise RenderTimeoutError(
+                f"render of {video_out.name} took longer than {timeout_s:g}s and was killed; "
+                f"raise the timeout or shorten the video"
+                + (f"\nffmpeg's last lines:\n{exc.stderr_tail}" if exc.stderr_tail else ""),
+                stderr_tail=exc.stderr_tail,
+            ) from exc
         except FFmpegError as exc:
             raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
         if thumb_tmp.stat().st_size == 0 or video_tmp.stat().st_size == 0:

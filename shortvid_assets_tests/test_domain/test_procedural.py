@@ -105,3 +105,9 @@ def test_failed_render_raises_and_leaves_no_file(tmp_path: Path, monkeypatch: py
     with pytest.raises(ProceduralClipError, match="Unknown encoder libx264"):
         render_procedural_clip(out_dir / "scene.mp4", duration_s=1.0, width=W, height=H, seed="s")
     assert os.listdir(out_dir) == []
+
+
+def test_large_clips_draw_the_gradient_small_and_scale_it_up() -> None:
+    args = procedural_clip_command(Path("o.mp4"), duration_s=1.0, width=1080, height=1920, seed="x")
+    assert args[args.index("-i") + 1].startswith("gradients=s=270x480:")
+    assert args[args.index("-vf") + 1].startswith("scale=1080:1920:")

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from shortvid_assets.domain.captions import CaptionCue, CaptionImage, render_caption_png
+from shortvid_assets.domain.captions import (
+    CaptionCue,
+    CaptionImage,
+    caption_boxes_in_safe_zone,
+    render_caption_png,
+)
 from shortvid_assets.domain.ffmpeg import (
     FFmpegError,
     FFmpegNotFoundError,
@@ -19,13 +24,23 @@ from shortvid_assets.domain.ffmpeg import (
     ffmpeg_exe,
     run_ffmpeg,
 )
-from shortvid_assets.domain.probe import audio_mean_volume_db, extract_frame, faststart, probe_media
+from shortvid_assets.domain.probe import (
+    audio_mean_volume_db,
+    black_runs,
+    extract_frame,
+    faststart,
+    integrated_loudness_lufs,
+    probe_media,
+)
 from shortvid_assets.domain.procedural import render_procedural_clip
 from shortvid_assets.domain.render import (
+    LoudnessMeasurement,
     RenderError,
     RenderSpec,
     RenderTimeoutError,
     build_render_command,
+    loudness_analysis_command,
+    parse_loudnorm_json,
     render_video,
 )
 
@@ -277,13 +292,17 @@ def test_missing_input_is_named_before_running_ffmpeg(media: dict, tmp_path: Pat
     assert not (tmp_path / "v.mp4").exists()
 
 
-def test_timeout_kills_a_real_render_and_leaves_nothing(media: dict, tmp_path: Path) -> None:
-    spec = _spec(media, duration_s=60.0)
+@pytest.mark.parametrize("loudness", [None, -14.0], ids=["render-pass", "with-loudness-analysis"])
+def test_timeout_kills_a_real_render_and_leaves_nothing(
+    media: dict, tmp_path: Path, loudness: float | None
+) -> None:
+    spec = _spec(media, duration_s=60.0, loudness_lufs=loudness)
+    out = tmp_path / "out"
     started = time.monotonic()
     with pytest.raises(RenderTimeoutError, match=r"longer than 0\.3s"):
-        render_video(spec, tmp_path / "out" / "v.mp4", tmp_path / "out" / "t.jpg", timeout_s=0.3)
+        render_video(spec, out / "v.mp4", out / "t.jpg", timeout_s=0.3)
     assert time.monotonic() - started < 10
-    assert os.listdir(tmp_path / "out") == []
+    assert not out.exists() or os.listdir(out) == []
 
 
 # --- the ffmpeg runner ----------------------------------------------------------------------------------
@@ -343,3 +362,133 @@ def test_env_override_selects_the_binary(tmp_path: Path, monkeypatch: pytest.Mon
     fake = _fake_ffmpeg(tmp_path, "exit 0")
     monkeypatch.setenv("SHORTVID_FFMPEG", str(fake))
     assert ffmpeg_exe() == str(fake)
+
+
+# --- phase 2: loudness, ducking, transitions, other sizes ----------------------------------------------
+
+
+def _audio(path: Path, source: str, *extra: str) -> Path:
+    run_ffmpeg([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", source, *extra, str(path)])
+    return path
+
+
+def _band_volume(path: Path, start: float, duration: float, freq: int) -> float:
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-ss", str(start), "-t", str(duration), "-i", str(path)]
+    args += ["-af", f"bandpass=f={freq}:width_type=q:w=10,volumedetect", "-vn", "-f", "null", "-"]
+    stderr = run_ffmpeg(args).stderr
+    return float(stderr.rsplit("mean_volume:", 1)[1].split("dB")[0])
+
+
+def test_parse_loudnorm_json_reads_the_measurement_and_treats_silence_as_none() -> None:
+    stderr = (
+        "[Parsed_loudnorm_0 @ 0x1]\n{\n"
+        '\t"input_i" : "-21.10",\n\t"input_tp" : "-5.64",\n\t"input_lra" : "3.50",\n'
+        '\t"input_thresh" : "-31.27",\n\t"output_i" : "-14.2",\n\t"target_offset" : "0.92"\n}\n'
+    )
+    measured = parse_loudnorm_json(stderr)
+    assert measured == LoudnessMeasurement(-21.10, -5.64, 3.50, -31.27, 0.92)
+    silent = stderr.replace('"-21.10"', '"-inf"').replace('"-5.64"', '"-inf"')
+    assert parse_loudnorm_json(silent) is None
+    with pytest.raises(RenderError, match="no measurement"):
+        parse_loudnorm_json("no json here")
+
+
+def test_command_with_a_measurement_normalises_linearly() -> None:
+    measured = LoudnessMeasurement(-21.1, -5.6, 3.5, -31.3, 0.9)
+    graph = _graph(build_render_command(_paper_spec(), Path("o.mp4"), Path("t.jpg"), loudness=measured))
+    assert "loudnorm=I=-14.0:TP=-1.5:LRA=11.0:measured_I=-21.10:measured_TP=-5.60" in graph
+    assert "linear=true" in graph
+    analysis = loudness_analysis_command(_paper_spec(music=Path("/in/m.wav")))
+    assert "print_format=json" in _graph(analysis) and "sidechaincompress" in _graph(analysis)
+    assert analysis[-3:] == ["-f", "null", "-"] and not any(a.endswith(".mp4") for a in analysis)
+
+
+@pytest.mark.parametrize(("voice_gain", "target"), [(0.6, -14.0), (0.03, -14.0), (0.6, -16.0)])
+def test_voice_and_music_are_normalised_to_the_target_loudness(
+    media: dict, tmp_path: Path, voice_gain: float, target: float
+) -> None:
+    tone = f"{voice_gain}*sin(2*PI*220*t)*(0.5+0.5*sin(2*PI*3*t))"
+    voice = _audio(tmp_path / "voice.wav", f"aevalsrc={tone}:s=22050:d=3")
+    spec = _spec(media, voice=voice, music=media["music"], music_volume=0.3, loudness_lufs=target)
+    result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    assert integrated_loudness_lufs(result.video) == pytest.approx(target, abs=1.0)
+
+
+def test_without_a_target_the_mix_keeps_its_level(media: dict, tmp_path: Path) -> None:
+    voice = _audio(tmp_path / "quiet.wav", "aevalsrc=0.02*sin(2*PI*220*t):s=22050:d=3")
+    result = render_video(
+        _spec(media, voice=voice, loudness_lufs=None), tmp_path / "v.mp4", tmp_path / "t.jpg"
+    )
+    assert integrated_loudness_lufs(result.video) < -30
+
+
+def test_silent_voice_renders_without_normalising_noise(media: dict, tmp_path: Path) -> None:
+    voice = _audio(tmp_path / "silent.wav", "anullsrc=r=22050:cl=mono", "-t", "3")
+    result = render_video(_spec(media, voice=voice), tmp_path / "v.mp4", tmp_path / "t.jpg")
+    assert audio_mean_volume_db(result.video) < -60
+
+
+def test_music_ducks_under_the_voice(media: dict, tmp_path: Path) -> None:
+    voice = _audio(tmp_path / "voice.wav", "aevalsrc=0.5*sin(2*PI*220*t):s=22050:d=1.5")
+    music = _audio(tmp_path / "music.wav", "sine=f=2000:d=1", "-ac", "2")
+    spec = _spec(media, voice=voice, music=music, music_volume=0.3, duration_s=4.0, loudness_lufs=None)
+    result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    under_voice = _band_volume(result.video, 0.4, 0.9, 2000)
+    alone = _band_volume(result.video, 2.1, 0.8, 2000)
+    assert alone - under_voice > 6, f"music under the voice {under_voice} dB vs alone {alone} dB"
+    plain = render_video(replace(spec, duck_music=False), tmp_path / "p.mp4", tmp_path / "p.jpg")
+    assert _band_volume(plain.video, 0.4, 0.9, 2000) == pytest.approx(alone, abs=1.5), (
+        "no ducking when disabled"
+    )
+
+
+SOLID_ENCODE = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+
+
+@pytest.fixture(scope="module")
+def solid_clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Red, green and blue clips, 1.5 s each."""
+    folder = tmp_path_factory.mktemp("solid")
+    return [
+        _audio(folder / f"{color}.mp4", f"color=c={color}:s={W}x{H}:r=30:d=1.5", *SOLID_ENCODE)
+        for color in ("red", "lime", "blue")
+    ]
+
+
+@pytest.mark.parametrize("transition", ["cut", "fade", "dissolve"])
+def test_transitions_between_real_clips(
+    media: dict, solid_clips: list[Path], tmp_path: Path, transition: str
+) -> None:
+    spec = _spec(media, clips=solid_clips, transitions=[transition, transition], loudness_lufs=None)
+    result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    assert probe_media(result.video).duration_s == pytest.approx(3.0, abs=0.1)
+    r, g, b = extract_frame(result.video, 0.5).getpixel((W // 2, H // 2))
+    assert r > 200 and g < 50, "the first clip shows first"
+    r, g, b = extract_frame(result.video, 2.8).getpixel((W // 2, H // 2))
+    assert b > 200 and r < 50 and g < 50, "the last clip shows last"
+    r, g, b = extract_frame(result.video, 1.2).getpixel(
+        (W // 2, H // 2)
+    )  # mid-way through a 0.4 s transition
+    if transition == "cut":
+        assert g > 200 and r < 50, "a cut switches at once"
+    elif transition == "fade":
+        assert max(r, g, b) < 100, f"a fade dips through black, got {(r, g, b)}"
+    else:
+        assert r > 60 and g > 60, f"a dissolve blends both clips, got {(r, g, b)}"
+    assert black_runs(result.video, min_s=1.0) == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(720, 1280), (384, 216), (256, 256)])
+def test_other_output_sizes(media: dict, tmp_path: Path, width: int, height: int) -> None:
+    cap = render_caption_png(
+        CaptionCue("Any size works", 0.2, 1.0, "bottom"), tmp_path / "c.png", width=width, height=height
+    )
+    assert caption_boxes_in_safe_zone([cap], width, height) == []
+    spec = _spec(
+        media, clip_durations=[0.4, 0.4, 0.4], captions=[cap], width=width, height=height, loudness_lufs=None
+    )
+    result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    info = probe_media(result.video)
+    assert (info.width, info.height) == (width, height)
+    assert info.duration_s == pytest.approx(1.2, abs=0.1)
+    assert Image.open(result.thumbnail).size == (width, height)
