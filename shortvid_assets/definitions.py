@@ -1,6 +1,6 @@
 """The one Definitions object of the shortvid code location."""
 
-from __future__ import annotations
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -10,11 +10,19 @@ from shortvid_assets.resources import build_resources
 from shortvid_assets.schedules import daily_trends_schedule, daily_video_schedule
 from shortvid_assets.sensors import review_decisions_sensor, themes_sensor
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([trends, content, media, review]),
-    asset_checks=dg.load_asset_checks_from_modules([trends, content, media, review]),
-    jobs=[daily_trends_job, daily_video_job, review_status_job],
-    schedules=[daily_trends_schedule, daily_video_schedule],
-    sensors=[themes_sensor, review_decisions_sensor],
-    resources=build_resources(),
-)
+ASSET_MODULES = [trends, content, media, review]
+
+
+def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Definitions:
+    """The code location, with the environment's resources unless others are given (tests)."""
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(ASSET_MODULES),
+        asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
+        jobs=[daily_trends_job, daily_video_job, review_status_job],
+        schedules=[daily_trends_schedule, daily_video_schedule],
+        sensors=[themes_sensor, review_decisions_sensor],
+        resources=dict(resources) if resources is not None else build_resources(),
+    )
+
+
+defs = build_definitions()

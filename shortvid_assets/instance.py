@@ -21,7 +21,6 @@ def prepare_environment() -> dict[str, str]:
     """Resolve the database and Dagster home and export them for this process and its children."""
     database = postgres.resolve_database_url()
     os.environ["SHORTVID_DATABASE_URL"] = database
-    os.environ.setdefault("SHORTVID_DAGSTER_STORAGE_URL", postgres.dagster_storage_url(database))
     home = Path(os.environ.get("DAGSTER_HOME") or settings.state_dir() / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)

@@ -8,7 +8,6 @@ everything downstream of it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import dagster as dg
@@ -17,6 +16,7 @@ from shortvid_assets.jobs import TRENDS_JOB, VIDEO_JOB, load_job
 from shortvid_assets.partitions import date_theme_key
 
 log = logging.getLogger(__name__)
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 @dataclass
@@ -52,11 +52,11 @@ def run_partition(
     partition_key: str,
     *,
     force: bool = False,
-    resources: Mapping[str, object] | None = None,
+    defs: dg.Definitions | None = None,
     always: tuple[str, ...] = ("review_status",),
 ) -> StageRun:
     """Materialize what is missing of one partition of `job_name`, in this process."""
-    job = load_job(job_name)
+    job = defs.resolve_job_def(job_name) if defs is not None else load_job(job_name)
     todo, done = stages_to_run(instance, job, partition_key, force)
     todo += [key for key in done if key.to_user_string() in always]
     done = [key for key in done if key not in todo]
@@ -70,7 +70,7 @@ def run_partition(
         partition_key=partition_key,
         asset_selection=todo,
         raise_on_error=False,
-        resources=resources,
+        run_config=QUIET_LOGS,
     )
     return StageRun(job_name, partition_key, names, [k.to_user_string() for k in done], result.success, result.run_id)
 
@@ -81,12 +81,12 @@ def run_day(
     themes: list[str],
     *,
     force: bool = False,
-    resources: Mapping[str, object] | None = None,
+    defs: dg.Definitions | None = None,
 ) -> list[StageRun]:
     """The whole graph for `day`: its trends once, then every theme's video; stops at a failure."""
-    runs = [run_partition(instance, TRENDS_JOB, day, force=force, resources=resources)]
+    runs = [run_partition(instance, TRENDS_JOB, day, force=force, defs=defs)]
     if not runs[0].success:
         return runs
     for theme in themes:
-        runs.append(run_partition(instance, VIDEO_JOB, str(date_theme_key(day, theme)), force=force, resources=resources))
+        runs.append(run_partition(instance, VIDEO_JOB, str(date_theme_key(day, theme)), force=force, defs=defs))
     return runs

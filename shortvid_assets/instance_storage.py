@@ -1,0 +1,35 @@
+"""Dagster instance storage on Postgres that finds its server the way shortvid does (RUN-3).
+
+dagster-postgres needs its URL in dagster.yaml, so a plain `postgres:` block only works once
+someone has exported it. This storage takes `postgres_url` when given, else
+SHORTVID_DAGSTER_STORAGE_URL, else SHORTVID_DATABASE_URL, else the embedded PostgreSQL under
+the state folder, so `dagster dev`, `dagster-daemon run` and `dagster definitions validate`
+work on the project's dagster.yaml with no environment at all.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Field, StringSource
+from dagster._serdes import ConfigurableClassData
+from dagster_postgres import DagsterPostgresStorage
+
+from shortvid_assets import postgres
+
+
+def storage_url(configured: str | None = None) -> str:
+    url = configured or os.environ.get("SHORTVID_DAGSTER_STORAGE_URL", "").strip()
+    return url or postgres.dagster_storage_url(postgres.resolve_database_url())
+
+
+class ShortvidPostgresStorage(DagsterPostgresStorage):
+    """dagster-postgres storage whose URL defaults to shortvid's database."""
+
+    @classmethod
+    def config_type(cls):
+        return {"postgres_url": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value):
+        return cls(inst_data=inst_data, postgres_url=storage_url(config_value.get("postgres_url")))
