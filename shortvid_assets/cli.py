@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -21,7 +21,7 @@ class UserError(click.ClickException):
 
 
 def _yesterday() -> str:
-    return (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat()
+    return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
 
 def _parse_date(value: str) -> str:
@@ -32,7 +32,7 @@ def _parse_date(value: str) -> str:
     from shortvid_assets.partitions import daily_partitions
 
     first = daily_partitions.start.date()
-    if day < first or day > datetime.now(timezone.utc).date():
+    if day < first or day > datetime.now(UTC).date():
         raise UserError(f"date {value} is outside the daily partitions ({first} .. today, UTC)")
     return day.isoformat()
 
@@ -46,7 +46,9 @@ def _themes() -> dict:
 
 def _check_theme(slug: str, themes: dict) -> str:
     if slug not in themes:
-        raise UserError(f"unknown theme {slug!r}; known themes: {', '.join(sorted(themes))} (from {settings.themes_file()})")
+        raise UserError(
+            f"unknown theme {slug!r}; known themes: {', '.join(sorted(themes))} (from {settings.themes_file()})"
+        )
     return slug
 
 
@@ -80,13 +82,17 @@ def _run(day: str, theme_slugs: list[str], force: bool) -> list:
     for run in runs:
         state = "ok" if run.success else "FAILED"
         ran = ", ".join(run.ran) or "nothing (all materialized)"
-        click.echo(f"[{state}] {run.job} {run.partition}: ran {ran}" + (f" (run {run.run_id})" if run.run_id else ""))
+        click.echo(
+            f"[{state}] {run.job} {run.partition}: ran {ran}" + (f" (run {run.run_id})" if run.run_id else "")
+        )
     return runs
 
 
 @main.command()
 @click.option("--date", "day", default=None, help="Partition date (YYYY-MM-DD); default yesterday (UTC).")
-@click.option("--theme", "theme_slugs", multiple=True, help="Theme slug; repeat for several; default every theme.")
+@click.option(
+    "--theme", "theme_slugs", multiple=True, help="Theme slug; repeat for several; default every theme."
+)
 @click.option("--force", is_flag=True, help="Re-run stages that are already materialized.")
 def run(day: str | None, theme_slugs: tuple[str, ...], force: bool) -> None:
     """Materialize the whole graph for a date and themes, skipping stages already materialized."""
@@ -151,7 +157,9 @@ def themes_sync() -> None:
     from shortvid_assets.instance import get_instance
 
     new = _sync_theme_partitions(get_instance(), _themes())
-    click.echo(f"added theme partitions: {', '.join(new)}" if new else "every theme already has its partition")
+    click.echo(
+        f"added theme partitions: {', '.join(new)}" if new else "every theme already has its partition"
+    )
 
 
 @main.group()
@@ -172,7 +180,9 @@ def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None
         (p for p in (paths.review_file(f, day, theme, "mp4") for f in REVIEW_FOLDERS) if p.exists()), None
     )
     if video is None:
-        raise UserError(f"no composed video for {day} {theme}: run `shortvid run --date {day} --theme {theme}` first")
+        raise UserError(
+            f"no composed video for {day} {theme}: run `shortvid run --date {day} --theme {theme}` first"
+        )
     conn = postgres.connect(postgres.resolve_database_url())
     try:
         review_store.ensure_schema(conn)
@@ -189,7 +199,9 @@ def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None
         raise UserError(str(exc)) from None
     finally:
         conn.close()
-    click.echo(f"decision #{saved.id}: {day} {theme} {decision} by {saved.reviewer}; the review sensor applies it")
+    click.echo(
+        f"decision #{saved.id}: {day} {theme} {decision} by {saved.reviewer}; the review sensor applies it"
+    )
 
 
 @review.command()
@@ -224,7 +236,10 @@ def review_list(day: str | None, theme: str | None, limit: int) -> None:
     try:
         review_store.ensure_schema(conn)
         rows = review_store.list_decisions(
-            conn, partition_date=date.fromisoformat(_parse_date(day)) if day else None, theme=theme, limit=limit
+            conn,
+            partition_date=date.fromisoformat(_parse_date(day)) if day else None,
+            theme=theme,
+            limit=limit,
         )
     finally:
         conn.close()

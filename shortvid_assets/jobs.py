@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from shortvid_assets.assets.content import video_script
-from shortvid_assets.assets.media import composed_video, scene_clips, voiceover
+from shortvid_assets.assets.content import video_script, voiceover
+from shortvid_assets.assets.media import composed_video, scene_clips
 from shortvid_assets.assets.review import review_status
 from shortvid_assets.partitions import daily_partitions, date_theme_partitions
 

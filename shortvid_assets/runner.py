@@ -62,7 +62,12 @@ def run_partition(
     done = [key for key in done if key not in todo]
     names = [k.to_user_string() for k in todo]
     if done:
-        log.info("%s %s: already materialized, not re-run: %s", job_name, partition_key, [k.to_user_string() for k in done])
+        log.info(
+            "%s %s: already materialized, not re-run: %s",
+            job_name,
+            partition_key,
+            [k.to_user_string() for k in done],
+        )
     if not todo:
         return StageRun(job_name, partition_key, [], [k.to_user_string() for k in done], True, None)
     result = job.execute_in_process(
@@ -72,7 +77,9 @@ def run_partition(
         raise_on_error=False,
         run_config=QUIET_LOGS,
     )
-    return StageRun(job_name, partition_key, names, [k.to_user_string() for k in done], result.success, result.run_id)
+    return StageRun(
+        job_name, partition_key, names, [k.to_user_string() for k in done], result.success, result.run_id
+    )
 
 
 def run_day(
@@ -88,5 +95,7 @@ def run_day(
     if not runs[0].success:
         return runs
     for theme in themes:
-        runs.append(run_partition(instance, VIDEO_JOB, str(date_theme_key(day, theme)), force=force, defs=defs))
+        runs.append(
+            run_partition(instance, VIDEO_JOB, str(date_theme_key(day, theme)), force=force, defs=defs)
+        )
     return runs

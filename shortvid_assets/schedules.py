@@ -4,7 +4,6 @@ Both start stopped so a development instance never runs on its own; set
 SHORTVID_SCHEDULES=on (or flip them in the UI) in production.
 """
 
-
 import os
 from datetime import timedelta
 
@@ -38,5 +37,6 @@ def daily_video_schedule(context: dg.ScheduleEvaluationContext):
     if not themes:
         return dg.SkipReason("no themes yet: the themes sensor or `shortvid themes sync` adds them")
     return [
-        dg.RunRequest(run_key=f"{day}|{theme}", partition_key=date_theme_key(day, theme)) for theme in sorted(themes)
+        dg.RunRequest(run_key=f"{day}|{theme}", partition_key=date_theme_key(day, theme))
+        for theme in sorted(themes)
     ]

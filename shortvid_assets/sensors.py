@@ -1,6 +1,5 @@
 """Sensors: keep theme partitions in sync with the config; apply human review decisions."""
 
-
 from collections import defaultdict
 
 import dagster as dg

@@ -1,16 +1,22 @@
-"""Script generation: one production plan per day and theme."""
+"""Content generation: the production plan and its voiceover, per day and theme."""
 
+import json
 
 import dagster as dg
 
 from shortvid_assets.assets.trends import read_report, trend_report
+from shortvid_assets.domain.audio_fit import fit_to_duration
 from shortvid_assets.domain.files import write_text_atomic
 from shortvid_assets.domain.models import VideoPlan
+from shortvid_assets.domain.offline_voice import write_wav
 from shortvid_assets.partitions import by_date, date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.script_writers import ScriptWriter
+from shortvid_assets.resources.voices import VoiceProvider
 
-llm_retry = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+llm_retry = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 @dg.asset(
@@ -58,5 +64,43 @@ def video_script(context: dg.AssetExecutionContext, script_writer: ScriptWriter,
 def read_plan(paths: ShortvidPaths, day: str, slug: str) -> VideoPlan:
     path = paths.per_theme("video_script", day, slug, "json")
     if not path.exists():
-        raise FileNotFoundError(f"no production plan at {path}: materialize video_script for {day}|{slug} first")
+        raise FileNotFoundError(
+            f"no production plan at {path}: materialize video_script for {day}|{slug} first"
+        )
     return VideoPlan.model_validate_json(path.read_text())
+
+
+@dg.asset(
+    partitions_def=date_theme_partitions,
+    group_name="content",
+    deps=[video_script],
+    retry_policy=llm_retry,
+    pool="openai",
+    kinds={"wav"},
+)
+def voiceover(context: dg.AssetExecutionContext, voice: VoiceProvider, paths: ShortvidPaths):
+    """The spoken voiceover fitted to the plan's length, with word timings (VOICE-1..3)."""
+    day, slug = split_date_theme(context)
+    plan = read_plan(paths, day, slug)
+    spoken = voice.speak(plan.voiceover_script)
+    fitted = fit_to_duration(spoken.speech, plan.duration_s)
+    wav = write_wav(fitted.speech, paths.per_theme("voiceover", day, slug, "wav"))
+    words_path = paths.per_theme("voiceover", day, slug, "words.json")
+    write_text_atomic(words_path, json.dumps([w.model_dump() for w in fitted.speech.words], indent=1))
+    if not fitted.fits:
+        context.log.warning(
+            f"{slug}: speech needs tempo beyond limits to fit {plan.duration_s:.1f}s (tempo {fitted.tempo:.2f})"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "provider": spoken.provider,
+            "duration_s": round(fitted.speech.duration_s, 2),
+            "speech_s": round(spoken.speech.duration_s, 2),
+            "tempo": round(fitted.tempo, 3),
+            "fits_plan": fitted.fits,
+            "words": len(fitted.speech.words),
+            "word_timing_source": spoken.word_timing_source,
+            "cost_usd": round(spoken.cost_usd, 6),
+            "path": dg.MetadataValue.path(str(wav)),
+        }
+    )

@@ -1,5 +1,4 @@
-"""Media: voiceover, scene clips and the composed video, per day and theme."""
-
+"""Media: scene clips and the composed video, per day and theme."""
 
 import json
 import shutil
@@ -8,62 +7,30 @@ from pathlib import Path
 
 import dagster as dg
 
-from shortvid_assets.assets.content import read_plan, video_script
-from shortvid_assets.domain.audio_fit import fit_to_duration
+from shortvid_assets.assets.content import read_plan, video_script, voiceover
 from shortvid_assets.domain.captions import caption_cues_from_words, overlay_cues, render_caption_png
-from shortvid_assets.domain.files import atomic_path, write_text_atomic
+from shortvid_assets.domain.files import atomic_path
 from shortvid_assets.domain.models import WordTiming
-from shortvid_assets.domain.offline_voice import write_wav
 from shortvid_assets.domain.probe import probe_media
 from shortvid_assets.domain.render import RenderSpec, render_video
 from shortvid_assets.partitions import date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.resources.visuals import VisualProvider
-from shortvid_assets.resources.voices import VoiceProvider
-
-tts_retry = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 @dg.asset(
     partitions_def=date_theme_partitions,
     group_name="media",
     deps=[video_script],
-    retry_policy=tts_retry,
-    pool="openai",
-    kinds={"wav"},
+    pool="render",
+    kinds={"mp4"},
 )
-def voiceover(context: dg.AssetExecutionContext, voice: VoiceProvider, paths: ShortvidPaths):
-    """The spoken voiceover fitted to the plan's length, with word timings (VOICE-1..3)."""
-    day, slug = split_date_theme(context)
-    plan = read_plan(paths, day, slug)
-    spoken = voice.speak(plan.voiceover_script)
-    fitted = fit_to_duration(spoken.speech, plan.duration_s)
-    wav = write_wav(fitted.speech, paths.per_theme("voiceover", day, slug, "wav"))
-    words_path = paths.per_theme("voiceover", day, slug, "words.json")
-    write_text_atomic(words_path, json.dumps([w.model_dump() for w in fitted.speech.words], indent=1))
-    if not fitted.fits:
-        context.log.warning(
-            f"{slug}: speech needs tempo beyond limits to fit {plan.duration_s:.1f}s (tempo {fitted.tempo:.2f})"
-        )
-    return dg.MaterializeResult(
-        metadata={
-            "provider": spoken.provider,
-            "duration_s": round(fitted.speech.duration_s, 2),
-            "speech_s": round(spoken.speech.duration_s, 2),
-            "tempo": round(fitted.tempo, 3),
-            "fits_plan": fitted.fits,
-            "words": len(fitted.speech.words),
-            "word_timing_source": spoken.word_timing_source,
-            "cost_usd": round(spoken.cost_usd, 6),
-            "path": dg.MetadataValue.path(str(wav)),
-        }
-    )
-
-
-@dg.asset(partitions_def=date_theme_partitions, group_name="media", deps=[video_script], pool="render", kinds={"mp4"})
 def scene_clips(
-    context: dg.AssetExecutionContext, visuals: VisualProvider, video_format: VideoFormat, paths: ShortvidPaths
+    context: dg.AssetExecutionContext,
+    visuals: VisualProvider,
+    video_format: VideoFormat,
+    paths: ShortvidPaths,
 ):
     """One MP4 clip per scene of the plan, 2–4 s each (VIDEO-1, VIDEO-3, VIDEO-4)."""
     day, slug = split_date_theme(context)
@@ -136,11 +103,17 @@ def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat,
     music = theme.music_path or video_format.music_path
     font = Path(video_format.font_path) if video_format.font_path else None
 
-    with tempfile.TemporaryDirectory(prefix="captions-", dir=video_out.parent if video_out.parent.exists() else None) as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="captions-", dir=video_out.parent if video_out.parent.exists() else None
+    ) as tmp:
         cues = [*overlay_cues(plan.text_overlays), *caption_cues_from_words(words)]
         captions = [
             render_caption_png(
-                cue, Path(tmp) / f"cue-{i:03d}.png", width=video_format.width, height=video_format.height, font_path=font
+                cue,
+                Path(tmp) / f"cue-{i:03d}.png",
+                width=video_format.width,
+                height=video_format.height,
+                font_path=font,
             )
             for i, cue in enumerate(cues)
         ]
@@ -162,7 +135,11 @@ def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat,
             duration_s=plan.duration_s,
         )
         result = render_video(
-            spec, video_out, thumb_out, timeout_s=video_format.render_timeout_s, on_progress=_progress_logger(context)
+            spec,
+            video_out,
+            thumb_out,
+            timeout_s=video_format.render_timeout_s,
+            on_progress=_progress_logger(context),
         )
     info = probe_media(video_out)
     review_copy = _publish_for_review(paths, day, slug, video_out, thumb_out)

@@ -1,6 +1,5 @@
 """Review: the human decision on each composed video (REVIEW-1, REVIEW-3, REVIEW-4)."""
 
-
 import os
 
 import dagster as dg
@@ -30,7 +29,9 @@ def file_video(paths: ShortvidPaths, day: str, slug: str, status: str) -> str | 
     return placed
 
 
-@dg.asset(partitions_def=date_theme_partitions, group_name="review", deps=[composed_video], kinds={"postgres"})
+@dg.asset(
+    partitions_def=date_theme_partitions, group_name="review", deps=[composed_video], kinds={"postgres"}
+)
 def review_status(context: dg.AssetExecutionContext, review_db: ReviewDatabase, paths: ShortvidPaths):
     """Where the video stands in human review: pending, approved or rejected (REVIEW-3, REVIEW-4)."""
     day, slug = split_date_theme(context)

@@ -1,6 +1,5 @@
 """Trend collection and analysis: the daily half of the graph."""
 
-
 import json
 from datetime import date, timedelta
 
@@ -18,7 +17,9 @@ TRENDS_NOT_EMPTY = "trends_not_empty"
 TRENDS_KEYS_UNIQUE = "trends_keys_unique"
 ANALYSIS_WINDOW_HOURS = 24.0
 
-collection_retry = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+collection_retry = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 def _write_parquet(frame: pd.DataFrame, path) -> None:
@@ -36,7 +37,9 @@ def _preview(frame: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def _collect(context: dg.AssetExecutionContext, platform: Platform, source: TrendSource, paths: ShortvidPaths):
+def _collect(
+    context: dg.AssetExecutionContext, platform: Platform, source: TrendSource, paths: ShortvidPaths
+):
     day = date.fromisoformat(context.partition_key)
     collection = source.collect(platform, day)
     context.log.info(f"{platform}: {len(collection.trends)} trends from the {collection.source} source")
@@ -110,7 +113,9 @@ def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
             "preview": _preview(unique),
         }
     )
-    yield dg.AssetCheckResult(check_name=TRENDS_NOT_EMPTY, passed=len(unique) > 0, metadata={"rows": len(unique)})
+    yield dg.AssetCheckResult(
+        check_name=TRENDS_NOT_EMPTY, passed=len(unique) > 0, metadata={"rows": len(unique)}
+    )
     yield dg.AssetCheckResult(
         check_name=TRENDS_KEYS_UNIQUE, passed=duplicates == 0, metadata={"duplicate_keys": duplicates}
     )
@@ -119,7 +124,9 @@ def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
 def load_window(paths: ShortvidPaths, day: date, window_hours: float) -> pd.DataFrame:
     """Trends of every daily partition the analysis window touches that has been collected."""
     days_back = int(window_hours // 24) + 1
-    files = [paths.daily("trends", (day - timedelta(days=n)).isoformat(), "parquet") for n in range(days_back)]
+    files = [
+        paths.daily("trends", (day - timedelta(days=n)).isoformat(), "parquet") for n in range(days_back)
+    ]
     frames = [pd.read_parquet(f) for f in files if f.exists()]
     if not frames:
         raise FileNotFoundError(f"no trends file for {day}: materialize the trends asset for that day first")
@@ -152,5 +159,7 @@ def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths):
 def read_report(paths: ShortvidPaths, day: str) -> TrendReport:
     path = paths.daily("trend_report", day, "json")
     if not path.exists():
-        raise FileNotFoundError(f"no trend report for {day} at {path}: materialize trend_report for that day first")
+        raise FileNotFoundError(
+            f"no trend report for {day} at {path}: materialize trend_report for that day first"
+        )
     return TrendReport.model_validate(json.loads(path.read_text()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -129,7 +129,7 @@ def build_trend_report(
     classifier: str = "rules",
 ) -> TrendReport:
     """The trend report for `day` from trends collected in the window ending at the day's end."""
-    window_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    window_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     window_start = window_end - timedelta(hours=window_hours)
     in_window = frame[(frame["collected_at"] > window_start) & (frame["collected_at"] <= window_end)]
     data = deduplicate_trends(in_window)
@@ -206,5 +206,7 @@ def top_performers_markdown(report: TrendReport) -> str:
     lines = ["| # | platform | title | style | hook | velocity | views |", "|---|---|---|---|---|---|---|"]
     for rank, p in enumerate(report.top_performers, start=1):
         title = p.title.replace("|", "/")[:60]
-        lines.append(f"| {rank} | {p.platform} | {title} | {p.style} | {p.hook_type} | {p.velocity:,.1f} | {p.views:,} |")
+        lines.append(
+            f"| {rank} | {p.platform} | {title} | {p.style} | {p.hook_type} | {p.velocity:,.1f} | {p.views:,} |"
+        )
     return "\n".join(lines)

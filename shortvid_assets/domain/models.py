@@ -190,7 +190,9 @@ class VideoPlan(BaseModel):
             problems.append(f"scenes must be numbered 1..{len(numbers)} in order, got {numbers}")
         for overlay in self.text_overlays:
             if overlay.end_s > total + 1e-6:
-                problems.append(f"overlay {overlay.text!r} ends at {overlay.end_s}s, after the video ({total:.1f}s)")
+                problems.append(
+                    f"overlay {overlay.text!r} ends at {overlay.end_s}s, after the video ({total:.1f}s)"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self

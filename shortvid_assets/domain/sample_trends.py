@@ -9,16 +9,31 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from shortvid_assets.domain.models import Platform, Trend
 
 PER_PLATFORM = 50
 
 _SUBJECTS = [
-    "morning routine", "desk setup", "meal prep", "budget travel", "skincare", "home workout",
-    "coffee hack", "tiny apartment", "study session", "street food", "camping gear", "sneaker clean",
-    "phone photography", "plant care", "weekend hike", "road trip", "latte art", "city cycling",
+    "morning routine",
+    "desk setup",
+    "meal prep",
+    "budget travel",
+    "skincare",
+    "home workout",
+    "coffee hack",
+    "tiny apartment",
+    "study session",
+    "street food",
+    "camping gear",
+    "sneaker clean",
+    "phone photography",
+    "plant care",
+    "weekend hike",
+    "road trip",
+    "latte art",
+    "city cycling",
 ]
 _HOOKS = {
     "question": ["Why does nobody talk about {s}?", "Would you try this {s}?", "Is this the best {s} ever?"],
@@ -37,12 +52,38 @@ _STYLE_WORDS = {
     "tutorial": ["tutorial", "step by step", "diy"],
 }
 _TAGS = [
-    "fyp", "viral", "shorts", "trending", "lifehack", "productivity", "aesthetic", "travel",
-    "fitness", "food", "tech", "gadgets", "coffee", "hiking", "outdoors", "selfcare", "cozy", "minimal",
+    "fyp",
+    "viral",
+    "shorts",
+    "trending",
+    "lifehack",
+    "productivity",
+    "aesthetic",
+    "travel",
+    "fitness",
+    "food",
+    "tech",
+    "gadgets",
+    "coffee",
+    "hiking",
+    "outdoors",
+    "selfcare",
+    "cozy",
+    "minimal",
 ]
 _CREATORS = [
-    "Maya Lin", "Jonas Berg", "Priya Shah", "Leo Martins", "Aiko Tanaka", "Sam Okafor", "Nora Weiss",
-    "Diego Ruiz", "Hana Kim", "Omar Haddad", "Elena Petrova", "Finn O'Brien",
+    "Maya Lin",
+    "Jonas Berg",
+    "Priya Shah",
+    "Leo Martins",
+    "Aiko Tanaka",
+    "Sam Okafor",
+    "Nora Weiss",
+    "Diego Ruiz",
+    "Hana Kim",
+    "Omar Haddad",
+    "Elena Petrova",
+    "Finn O'Brien",
 ]
 _SOUNDS = ["Espresso - remix", "Lo-fi morning", "Good Days (sped up)", "Runaway beat", "Summer haze"]
 # A trend stays in the sample for this many days, growing its counts.
@@ -66,10 +107,10 @@ def _video(platform: Platform, origin_day: date, slot: int, on_day: date) -> Tre
     creator = rng.choice(_CREATORS)
     creator_id = hashlib.sha1(creator.encode()).hexdigest()[:10]
     original_audio = rng.random() < 0.4
-    posted_at = datetime.combine(origin_day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(
+    posted_at = datetime.combine(origin_day, datetime.min.time(), tzinfo=UTC) + timedelta(
         minutes=rng.randint(0, 24 * 60 - 1)
     )
-    seen_at = datetime.combine(on_day, datetime.max.time().replace(microsecond=0), tzinfo=timezone.utc)
+    seen_at = datetime.combine(on_day, datetime.max.time().replace(microsecond=0), tzinfo=UTC)
     age_h = max((seen_at - posted_at).total_seconds() / 3600, 0.1)
     popularity = rng.lognormvariate(10.5, 1.2)
     views = int(popularity * age_h**0.7)
@@ -82,7 +123,10 @@ def _video(platform: Platform, origin_day: date, slot: int, on_day: date) -> Tre
         thumbnail_url = f"https://i.ytimg.com/vi/{external_id}/hqdefault.jpg"
         shares = 0  # the YouTube Data API does not report shares
     else:
-        external_id = str(7_300_000_000_000_000_000 + int(hashlib.sha1(f"tt{origin_day}{slot}".encode()).hexdigest()[:12], 16))
+        external_id = str(
+            7_300_000_000_000_000_000
+            + int(hashlib.sha1(f"tt{origin_day}{slot}".encode()).hexdigest()[:12], 16)
+        )
         handle = creator.lower().replace(" ", "").replace("'", "")
         video_url = f"https://www.tiktok.com/@{handle}/video/{external_id}"
         thumbnail_url = f"https://p16-sign.tiktokcdn.com/obj/{external_id}.jpeg"

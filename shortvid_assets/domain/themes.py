@@ -41,7 +41,8 @@ def load_themes(path: Path) -> dict[str, Theme]:
             theme = Theme.model_validate(entry)
         except ValidationError as exc:
             problems = "; ".join(
-                f"field '{'.'.join(str(p) for p in err['loc']) or '(theme)'}': {err['msg']}" for err in exc.errors()
+                f"field '{'.'.join(str(p) for p in err['loc']) or '(theme)'}': {err['msg']}"
+                for err in exc.errors()
             )
             raise ThemeConfigError(f"{path}: theme {label}: {problems}") from exc
         if theme.slug in themes:

@@ -14,7 +14,9 @@ class VisualProvider(dg.ConfigurableResource, ABC):
     """Makes one scene clip (an MP4, VIDEO-4) of a given length and size."""
 
     @abstractmethod
-    def scene_clip(self, out: Path, *, duration_s: float, width: int, height: int, seed: str, prompt: str) -> Path: ...
+    def scene_clip(
+        self, out: Path, *, duration_s: float, width: int, height: int, seed: str, prompt: str
+    ) -> Path: ...
 
     @property
     def name(self) -> str:
@@ -26,7 +28,9 @@ class ProceduralVisuals(VisualProvider):
 
     fps: int = 30
 
-    def scene_clip(self, out: Path, *, duration_s: float, width: int, height: int, seed: str, prompt: str) -> Path:
+    def scene_clip(
+        self, out: Path, *, duration_s: float, width: int, height: int, seed: str, prompt: str
+    ) -> Path:
         return render_procedural_clip(
             out, duration_s=duration_s, width=width, height=height, fps=self.fps, seed=seed, prompt=prompt
         )

@@ -34,7 +34,9 @@ SMALL = {"width": 216, "height": 384, "preset": "ultrafast", "crf": 30}
 def workspace(tmp_path: Path) -> ShortvidPaths:
     themes = tmp_path / "themes.yaml"
     themes.write_text(THEMES_YAML)
-    return ShortvidPaths(data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "output"), themes_file=str(themes))
+    return ShortvidPaths(
+        data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "output"), themes_file=str(themes)
+    )
 
 
 @pytest.fixture
@@ -53,5 +55,3 @@ def instance() -> dg.DagsterInstance:
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(theme_partitions.name, [THEME])
         yield instance
-
-

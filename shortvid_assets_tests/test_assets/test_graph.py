@@ -8,18 +8,27 @@ import pandas as pd
 import pytest
 
 from shortvid_assets.definitions import build_definitions
-from shortvid_assets.domain.probe import audio_mean_volume_db, probe_media
 from shortvid_assets.domain.models import VideoPlan
+from shortvid_assets.domain.probe import audio_mean_volume_db, probe_media
 from shortvid_assets.jobs import TRENDS_JOB, VIDEO_JOB, reconstructable_job
-from shortvid_assets.partitions import date_theme_key, date_theme_partitions, daily_partitions
+from shortvid_assets.partitions import daily_partitions, date_theme_key, date_theme_partitions
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.runner import run_day
 
 from .conftest import DAY, SMALL, THEME
 
 PARTITION = str(date_theme_key(DAY, THEME))
-STAGES = ["youtube_trends", "tiktok_trends", "trends", "trend_report", "video_script", "voiceover", "scene_clips",
-          "composed_video", "review_status"]
+STAGES = [
+    "youtube_trends",
+    "tiktok_trends",
+    "trends",
+    "trend_report",
+    "video_script",
+    "voiceover",
+    "scene_clips",
+    "composed_video",
+    "review_status",
+]
 
 
 def materializations(instance: dg.DagsterInstance, asset: str) -> list[dg.EventLogRecord]:

@@ -1,6 +1,6 @@
 """Protects trend analysis: dedupe, velocity (ANLYS-3), classification and the report (ANLYS-2..5)."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -10,15 +10,40 @@ from shortvid_assets.domain.models import Trend
 from shortvid_assets.domain.sample_trends import sample_trends
 
 DAY = date(2026, 11, 24)
-END = datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc)
+END = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
 
 
-def trend(external_id="a", platform="youtube", *, title="A video", likes=100, comments=10, shares=5,
-          hours_ago=10.0, collected=END, duration=20.0, description="", sound=None, tags=()):
+def trend(
+    external_id="a",
+    platform="youtube",
+    *,
+    title="A video",
+    likes=100,
+    comments=10,
+    shares=5,
+    hours_ago=10.0,
+    collected=END,
+    duration=20.0,
+    description="",
+    sound=None,
+    tags=(),
+):
     return Trend(
-        platform=platform, external_id=external_id, title=title, description=description, hashtags=list(tags),
-        views=10_000, likes=likes, comments=comments, shares=shares, duration_s=duration, creator_name="c",
-        creator_id="c1", sound_name=sound, video_url=f"https://x/{external_id}", posted_at=collected - timedelta(hours=hours_ago),
+        platform=platform,
+        external_id=external_id,
+        title=title,
+        description=description,
+        hashtags=list(tags),
+        views=10_000,
+        likes=likes,
+        comments=comments,
+        shares=shares,
+        duration_s=duration,
+        creator_name="c",
+        creator_id="c1",
+        sound_name=sound,
+        video_url=f"https://x/{external_id}",
+        posted_at=collected - timedelta(hours=hours_ago),
         collected_at=collected,
     )
 
@@ -57,7 +82,9 @@ def test_dedupe_keeps_latest_observation_per_platform_and_id():
     ],
 )
 def test_style_classifier(title, description, duration, sound, style):
-    frame = analysis.trends_frame([trend(title=title, description=description, duration=duration, sound=sound)])
+    frame = analysis.trends_frame(
+        [trend(title=title, description=description, duration=duration, sound=sound)]
+    )
     assert analysis.classify_styles(frame).iloc[0] == style
 
 
@@ -93,7 +120,9 @@ def test_report_on_sample_day_is_complete_and_consistent():
 
 def test_report_follows_what_dominates():
     trends = [
-        trend(f"q{i}", title=f"Would you try number {i}?", duration=20, likes=1000 + i, description="cinematic")
+        trend(
+            f"q{i}", title=f"Would you try number {i}?", duration=20, likes=1000 + i, description="cinematic"
+        )
         for i in range(12)
     ] + [trend(f"s{i}", title="calm morning", duration=50, likes=1, description="vlog") for i in range(5)]
     report = analysis.build_trend_report(analysis.trends_frame(trends), DAY)

@@ -1,6 +1,6 @@
 """Protects the template writer: a valid plan (SCRIPT-3) that follows the report (SCRIPT-4)."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -9,21 +9,49 @@ from shortvid_assets.domain.models import StylePattern, Theme, TrendReport, Vide
 from shortvid_assets.domain.script_template import scene_durations, write_template_plan
 
 THEME = Theme(
-    slug="glowcup", product_name="GlowCup", tagline="The mug that keeps coffee hot", audience="commuters",
-    tone="upbeat", style="montage", talking_points=["hot for 6 hours", "USB-C charging", "one-hand lid"],
-    target_duration_s=18, hashtags=["coffee", "gadgets"],
+    slug="glowcup",
+    product_name="GlowCup",
+    tagline="The mug that keeps coffee hot",
+    audience="commuters",
+    tone="upbeat",
+    style="montage",
+    talking_points=["hot for 6 hours", "USB-C charging", "one-hand lid"],
+    target_duration_s=18,
+    hashtags=["coffee", "gadgets"],
 )
 
 
 def report(hook="question", duration=20.0, style="cinematic") -> TrendReport:
-    when = datetime(2026, 11, 24, tzinfo=timezone.utc)
-    pattern = StylePattern(style=style, count=10, share=1.0, avg_duration_s=duration, avg_velocity=5.0,
-                           format=f"short {style}", hook_type=hook, text_overlay_share=0.2, audio_type="music")
+    when = datetime(2026, 11, 24, tzinfo=UTC)
+    pattern = StylePattern(
+        style=style,
+        count=10,
+        share=1.0,
+        avg_duration_s=duration,
+        avg_velocity=5.0,
+        format=f"short {style}",
+        hook_type=hook,
+        text_overlay_share=0.2,
+        audio_type="music",
+    )
     return TrendReport(
-        date=date(2026, 11, 24), window_start=when, window_end=when, trend_count=10, counts_by_platform={"youtube": 10},
-        top_hashtags=[{"tag": "fyp", "count": 9}, {"tag": "morning", "count": 5}, {"tag": "coffee", "count": 4}],
-        top_performers=[], patterns=[pattern], dominant_style=style, dominant_hook_type=hook,
-        recommended_duration_s=duration, duration_histogram={}, posting_hour_histogram={},
+        date=date(2026, 11, 24),
+        window_start=when,
+        window_end=when,
+        trend_count=10,
+        counts_by_platform={"youtube": 10},
+        top_hashtags=[
+            {"tag": "fyp", "count": 9},
+            {"tag": "morning", "count": 5},
+            {"tag": "coffee", "count": 4},
+        ],
+        top_performers=[],
+        patterns=[pattern],
+        dominant_style=style,
+        dominant_hook_type=hook,
+        recommended_duration_s=duration,
+        duration_histogram={},
+        posting_hour_histogram={},
     )
 
 

@@ -33,7 +33,10 @@ def test_shipped_themes_file_has_two_valid_themes():
         ("nothing: here", "top-level 'themes:' list"),
         ("themes: []", "top-level 'themes:' list"),
         (GOOD.replace("slug: glowcup", "slug: Glow Cup"), "theme 'Glow Cup': field 'slug'"),
-        (GOOD.replace("target_duration_s: 18", "target_duration_s: 300"), "theme 'glowcup': field 'target_duration_s'"),
+        (
+            GOOD.replace("target_duration_s: 18", "target_duration_s: 300"),
+            "theme 'glowcup': field 'target_duration_s'",
+        ),
         (GOOD.replace("    tone: upbeat\n", ""), "theme 'glowcup': field 'tone'"),
         (GOOD.replace("style: montage", "style: opera"), "field 'style'"),
         (GOOD + "    colour: red\n", "field 'colour'"),
