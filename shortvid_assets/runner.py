@@ -27,6 +27,7 @@ class StageRun:
     skipped: list[str]
     success: bool
     run_id: str | None
+    error: str | None = None
 
 
 def stages_to_run(
