@@ -85,6 +85,8 @@ def _run(day: str, theme_slugs: list[str], force: bool) -> list:
         click.echo(
             f"[{state}] {run.job} {run.partition}: ran {ran}" + (f" (run {run.run_id})" if run.run_id else "")
         )
+        if run.error:
+            click.echo(run.error, err=True)
     return runs
 
 

@@ -79,8 +79,26 @@ def run_partition(
         run_config=QUIET_LOGS,
     )
     return StageRun(
-        job_name, partition_key, names, [k.to_user_string() for k in done], result.success, result.run_id
+        job_name,
+        partition_key,
+        names,
+        [k.to_user_string() for k in done],
+        result.success,
+        result.run_id,
+        None if result.success else failure_summary(result.all_events),
     )
+
+
+def failure_summary(events) -> str:
+    """`step: ExceptionType: message` of each failed step, from the root cause a person can act on."""
+    lines = []
+    for event in events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            lines.append(f"{event.step_key}: {error.cls_name}: {error.message.strip()}")
+    return "\n".join(lines) or "the run failed before any step ran; see the Dagster logs"
 
 
 def run_day(
