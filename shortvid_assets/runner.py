@@ -90,14 +90,14 @@ def run_partition(
 
 
 def failure_summary(events) -> str:
-    """`step: ExceptionType: message` of each failed step, from the root cause a person can act on."""
+    """`step: exception: message` of each failed step, from the root cause a person can act on."""
     lines = []
     for event in events:
         if event.is_step_failure:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            lines.append(f"{event.step_key}: {error.cls_name}: {error.message.strip()}")
+            lines.append(f"{event.step_key}: {error.message.strip()}")
     return "\n".join(lines) or "the run failed before any step ran; see the Dagster logs"
 
 
