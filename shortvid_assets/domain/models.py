@@ -99,6 +99,8 @@ class TopPerformer(BaseModel):
     style: Style
     hook_type: HookType
     video_url: str
+    # Engagement per hour between the video's last two snapshots; None when it was seen once.
+    recent_velocity: float | None = None
 
 
 class StylePattern(BaseModel):
@@ -132,6 +134,10 @@ class TrendReport(BaseModel):
     duration_histogram: dict[str, int]
     posting_hour_histogram: dict[str, int]
     classifier: str = "rules"
+    window_hours: float = 24.0
+    counts_by_style: dict[str, int] = Field(default_factory=dict)
+    # Median engagement velocity of every trend in the window, per style.
+    velocity_by_style: dict[str, float] = Field(default_factory=dict)
 
 
 class Scene(BaseModel):
