@@ -99,8 +99,8 @@ def test_demo_again_resumes_from_its_checkpoints(demo_run, demo_home):
 
 
 @pytest.mark.slow
-def test_demo_instance_lives_in_the_embedded_postgres(demo_run, demo_home):
-    home, env = demo_home
+def test_demo_instance_lives_in_the_embedded_postgres(demo_run):
+    home, _ = demo_run
     config = (home / "dagster_home" / "dagster.yaml").read_text()
     assert "ShortvidPostgresStorage" in config
     conn = postgres.connect(postgres.embedded_server_url(home / "pg"))
