@@ -4,7 +4,8 @@ dagster-postgres needs its URL in dagster.yaml, so a plain `postgres:` block onl
 someone has exported it. This storage takes `postgres_url` when given, else
 SHORTVID_DAGSTER_STORAGE_URL, else SHORTVID_DATABASE_URL, else the embedded PostgreSQL under
 the state folder, so `dagster dev`, `dagster-daemon run` and `dagster definitions validate`
-work on the project's dagster.yaml with no environment at all.
+work on the project's dagster.yaml with no environment at all. Whichever URL wins is given the
+scheme `postgresql+psycopg2`, which dagster-postgres needs with SQLAlchemy 2.1.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from dagster_postgres import DagsterPostgresStorage
 
 from shortvid_assets import postgres
 
+STORAGE_URL_ENV = "SHORTVID_DAGSTER_STORAGE_URL"
+
 
 def storage_url(configured: str | None = None) -> str:
-    url = configured or os.environ.get("SHORTVID_DAGSTER_STORAGE_URL", "").strip()
-    return url or postgres.dagster_storage_url(postgres.resolve_database_url())
+    """The instance storage URL (scheme `postgresql+psycopg2`) by the order in the module docstring."""
+    url = (configured or "").strip() or os.environ.get(STORAGE_URL_ENV, "").strip()
+    return postgres.dagster_storage_url(url or postgres.resolve_database_url())
 
 
 class ShortvidPostgresStorage(DagsterPostgresStorage):

@@ -1,0 +1,94 @@
+"""Protects the instance config: Postgres storage by shortvid's URL rules, the run queue, retries, pools."""
+
+import dagster as dg
+import pytest
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+from shortvid_assets import instance as shortvid_instance
+from shortvid_assets import postgres
+from shortvid_assets.instance import POOL_LIMITS, InvalidPoolLimit, apply_pool_limits, pool_overrides
+from shortvid_assets.instance_storage import storage_url
+from shortvid_assets.runner import run_partition
+
+from .conftest import fresh_database
+
+
+def test_storage_url_order_and_scheme(monkeypatch):
+    monkeypatch.setenv("SHORTVID_DATABASE_URL", "postgresql://review@db.example:5432/shortvid")
+    monkeypatch.delenv("SHORTVID_DAGSTER_STORAGE_URL", raising=False)
+    assert storage_url() == "postgresql+psycopg2://review@db.example:5432/shortvid"
+
+    monkeypatch.setenv("SHORTVID_DAGSTER_STORAGE_URL", "postgres://dagster@db.example/dagster")
+    assert storage_url() == "postgresql+psycopg2://dagster@db.example/dagster"
+    assert storage_url("postgresql://given@h/db") == "postgresql+psycopg2://given@h/db"
+    with pytest.raises(postgres.InvalidDatabaseUrl, match="scheme 'mysql'"):
+        storage_url("mysql://root@h/db")
+
+
+def test_project_instance_config(site):
+    with site.instance() as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 4
+        assert {"key": "dagster/backfill", "limit": 3} in queue.tag_concurrency_limits
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+        assert instance.run_monitoring_enabled
+
+
+def test_materializations_land_in_the_postgres_database(site):
+    """The demo's path: a partition materialized through the site instance is a row in Postgres."""
+    with site.instance() as instance:
+        ran = run_partition(instance, "daily_trends_job", "2026-11-24", defs=_defs(site))
+    assert ran.success
+    conn = postgres.connect(site.storage_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
+                "AND partition = %s",
+                ("2026-11-24",),
+            )
+            assert cur.fetchone()[0] == 4  # youtube_trends, tiktok_trends, trends, trend_report
+    finally:
+        conn.close()
+
+
+def test_get_instance_falls_back_to_the_review_database(tmp_path, ops_server_url, monkeypatch):
+    with fresh_database(ops_server_url) as url:
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("SHORTVID_DATABASE_URL", url)
+        monkeypatch.delenv("SHORTVID_DAGSTER_STORAGE_URL", raising=False)
+        with shortvid_instance.get_instance() as instance:
+            assert (tmp_path / "home" / "dagster.yaml").exists()
+            assert instance.run_storage.postgres_url == postgres.dagster_storage_url(url)
+            assert {
+                p: instance.event_log_storage.get_concurrency_info(p).slot_count for p in POOL_LIMITS
+            } == (POOL_LIMITS)
+
+
+def test_pool_limits_fill_gaps_keep_hand_set_limits_and_obey_overrides(site):
+    with site.instance() as instance:
+        instance.event_log_storage.set_concurrency_slots("openai", 7)  # set by hand (UI or CLI)
+
+        assert apply_pool_limits(instance, environ={}) == {**POOL_LIMITS, "openai": 7}
+        assert apply_pool_limits(instance, environ={"SHORTVID_POOL_RENDER": "2"})["render"] == 2
+        assert instance.event_log_storage.get_concurrency_info("render").slot_count == 2
+        assert instance.event_log_storage.get_concurrency_info("openai").slot_count == 7
+
+
+def test_pool_overrides_are_validated():
+    assert pool_overrides({"SHORTVID_POOL_YOUTUBE_API": "3", "OTHER": "1"}) == {"youtube_api": 3}
+    with pytest.raises(InvalidPoolLimit, match="SHORTVID_POOL_RENDER='0'"):
+        pool_overrides({"SHORTVID_POOL_RENDER": "0"})
+    with pytest.raises(InvalidPoolLimit, match="whole number"):
+        pool_overrides({"SHORTVID_POOL_RENDER": "two"})
+
+
+def _defs(site) -> dg.Definitions:
+    from shortvid_assets.definitions import build_definitions
+
+    return build_definitions(site.resources())
