@@ -143,6 +143,31 @@ def site(tmp_path: Path, ops_server_url: str) -> Iterator[Site]:
         yield made
 
 
+@pytest.fixture
+def review_url(ops_server_url: str) -> Iterator[str]:
+    """An empty database for review decisions on the operations server."""
+    with fresh_database(ops_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> ShortvidPaths:
+    """Folders and a themes file (two 6 s themes) for one test."""
+    themes = tmp_path / "themes.yaml"
+    themes.write_text(THEMES_YAML)
+    return ShortvidPaths(
+        data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "output"), themes_file=str(themes)
+    )
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """A throwaway local instance with the theme partitions."""
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(theme_partitions.name, list(THEMES))
+        yield instance
+
+
 def wait_until(condition: Callable[[], object], timeout_s: float, what: str, poll_s: float = 1.0):
     """Poll `condition` until it returns something truthy; fail the test after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
