@@ -1,28 +1,56 @@
-"""Trend collection and analysis: the daily half of the graph."""
+"""Trend collection and analysis: the daily half of the graph.
+
+One asset per platform (a platform outage fails only its own asset), the deduplicated `trends`
+table with the day's snapshots (see `shortvid_assets.domain.analysis` for how observations are
+kept), and the `trend_report` over a configurable window (`SHORTVID_ANALYSIS_WINDOW_HOURS`).
+"""
 
 import json
-from datetime import date, timedelta
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
+from shortvid_assets.clients.http import CollectionFailed
 from shortvid_assets.domain import analysis
 from shortvid_assets.domain.files import atomic_path, write_text_atomic
 from shortvid_assets.domain.models import Platform, TrendReport
+from shortvid_assets.domain.trend_charts import markdown_image, velocity_by_style_png
 from shortvid_assets.partitions import daily_partitions
 from shortvid_assets.resources.paths import ShortvidPaths
+from shortvid_assets.resources.style_classifiers import StyleClassifier
 from shortvid_assets.resources.trend_sources import TrendSource
 
 TRENDS_NOT_EMPTY = "trends_not_empty"
 TRENDS_KEYS_UNIQUE = "trends_keys_unique"
-ANALYSIS_WINDOW_HOURS = 24.0
+TRENDS_COUNTS_NOT_NEGATIVE = "trends_counts_not_negative"
+TRENDS_NOT_POSTED_IN_FUTURE = "trends_not_posted_in_future"
+REPORT_MATCHES_INPUT = "trend_report_matches_input"
+WINDOW_ENV = "SHORTVID_ANALYSIS_WINDOW_HOURS"
+PLATFORMS: tuple[Platform, ...] = ("youtube", "tiktok")
 
 collection_retry = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
 
-def _write_parquet(frame: pd.DataFrame, path) -> None:
+def analysis_window_hours() -> float:
+    """The analysis window from `SHORTVID_ANALYSIS_WINDOW_HOURS` (24 by default), read at run time."""
+    raw = os.environ.get(WINDOW_ENV, "").strip()
+    if not raw:
+        return analysis.DEFAULT_WINDOW_HOURS
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ValueError(f"{WINDOW_ENV}={raw!r} is not a number of hours (e.g. 24 or 36)") from None
+    if not 0 < hours <= 24 * 31:
+        raise ValueError(f"{WINDOW_ENV} must be between 0 and 744 hours, got {raw!r}")
+    return hours
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
 
@@ -32,17 +60,38 @@ def _preview(frame: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
     table = frame.sort_values("views", ascending=False).head(rows)[columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table.itertuples(index=False):
-        cells = [str(v).replace("|", "/")[:60] for v in row]
+        cells = [str(v).replace("|", "/").replace("\n", " ")[:60] for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return dg.MetadataValue.md("\n".join(lines))
 
 
 def _collect(
     context: dg.AssetExecutionContext, platform: Platform, source: TrendSource, paths: ShortvidPaths
-):
+) -> dg.MaterializeResult:
     day = date.fromisoformat(context.partition_key)
-    collection = source.collect(platform, day)
-    context.log.info(f"{platform}: {len(collection.trends)} trends from the {collection.source} source")
+    context.log.info(f"{platform} trends for {day}: collecting from {source.describe()}")
+    try:
+        collection = source.collect(platform, day)
+    except CollectionFailed as exc:
+        raise dg.Failure(
+            description=f"{platform} collection for {day} failed: {exc}",
+            metadata={
+                "source": type(source).__name__,
+                "requests": exc.requests,
+                "failed_requests": exc.failed_requests,
+                "quota_units": exc.quota_units,
+                "retryable": exc.retryable,
+            },
+            allow_retries=exc.retryable,
+        ) from None
+    skipped_total = sum(collection.skipped.values())
+    context.log.info(
+        f"{platform}: {len(collection.trends)} trends from the {collection.source} source, "
+        f"{collection.requests} requests ({collection.failed_requests} failed), "
+        f"{collection.quota_units} quota units, {skipped_total} items skipped {collection.skipped}"
+    )
+    for error in collection.errors:
+        context.log.warning(f"{platform}: collection stopped early ({collection.stop_reason}): {error}")
     frame = analysis.trends_frame(collection.trends)
     path = paths.daily(f"{platform}_trends", context.partition_key, "parquet")
     _write_parquet(frame, path)
@@ -55,6 +104,9 @@ def _collect(
             "failed_requests": collection.failed_requests,
             "quota_units": collection.quota_units,
             "skipped": dg.MetadataValue.json(collection.skipped),
+            "skipped_total": skipped_total,
+            "stop_reason": collection.stop_reason or "complete",
+            "errors": len(collection.errors),
             "path": dg.MetadataValue.path(str(path)),
             "preview": _preview(frame),
         }
@@ -85,78 +137,179 @@ def tiktok_trends(context: dg.AssetExecutionContext, tiktok_source: TrendSource,
     return _collect(context, "tiktok", tiktok_source, paths)
 
 
+def trends_check_results(table: pd.DataFrame, now: datetime) -> list[dg.AssetCheckResult]:
+    """The data checks of a trends table: not empty, unique keys, no negative counts, nothing posted in the future."""
+    duplicates = analysis.duplicate_keys(table)
+    negatives = analysis.negative_counts(table)
+    future = analysis.posted_in_future(table, now)
+    return [
+        dg.AssetCheckResult(
+            check_name=TRENDS_NOT_EMPTY, passed=len(table) > 0, metadata={"rows": len(table)}
+        ),
+        dg.AssetCheckResult(
+            check_name=TRENDS_KEYS_UNIQUE, passed=duplicates == 0, metadata={"duplicate_keys": duplicates}
+        ),
+        dg.AssetCheckResult(
+            check_name=TRENDS_COUNTS_NOT_NEGATIVE,
+            passed=not negatives,
+            metadata={"negative_rows": dg.MetadataValue.json(negatives)},
+        ),
+        dg.AssetCheckResult(
+            check_name=TRENDS_NOT_POSTED_IN_FUTURE, passed=future == 0, metadata={"future_rows": future}
+        ),
+    ]
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     group_name="trends",
     deps=[youtube_trends, tiktok_trends],
     check_specs=[
-        dg.AssetCheckSpec(TRENDS_NOT_EMPTY, asset="trends"),
-        dg.AssetCheckSpec(TRENDS_KEYS_UNIQUE, asset="trends"),
+        dg.AssetCheckSpec(name, asset="trends", blocking=True)
+        for name in (
+            TRENDS_NOT_EMPTY,
+            TRENDS_KEYS_UNIQUE,
+            TRENDS_COUNTS_NOT_NEGATIVE,
+            TRENDS_NOT_POSTED_IN_FUTURE,
+        )
     ],
     kinds={"pandas", "parquet"},
 )
 def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
-    """The day's trends from every platform, one row per (platform, external id) (TREND-4)."""
+    """The day's trends from every platform, one row per (platform, external id), latest counts (TREND-4)."""
     day = context.partition_key
-    frames = [pd.read_parquet(paths.daily(f"{p}_trends", day, "parquet")) for p in ("youtube", "tiktok")]
-    collected = pd.concat(frames, ignore_index=True)
-    unique = analysis.deduplicate_trends(collected)
+    collected = pd.concat(
+        [pd.read_parquet(paths.daily(f"{p}_trends", day, "parquet")) for p in PLATFORMS], ignore_index=True
+    )
+    snapshots_path = paths.daily("trend_snapshots", day, "parquet")
+    previous = pd.read_parquet(snapshots_path) if snapshots_path.exists() else None
+    snapshots = analysis.merge_snapshots(previous, collected)
+    table = analysis.latest_observations(snapshots)
     path = paths.daily("trends", day, "parquet")
-    _write_parquet(unique, path)
-    duplicates = int(unique.duplicated(subset=analysis.KEY).sum())
+    _write_parquet(snapshots, snapshots_path)
+    _write_parquet(table, path)
+    context.log.info(
+        f"{len(table)} unique trends from {len(collected)} collected rows; "
+        f"{len(snapshots)} snapshots kept for {day}"
+    )
     yield dg.MaterializeResult(
         metadata={
-            "rows": len(unique),
-            "duplicates_removed": len(collected) - len(unique),
-            "by_platform": dg.MetadataValue.json(unique["platform"].value_counts().to_dict()),
+            "rows": len(table),
+            "duplicates_removed": len(collected)
+            - int(collected.drop_duplicates(subset=analysis.KEY).shape[0]),
+            "snapshots": len(snapshots),
+            "observed_more_than_once": int((table["observations"] > 1).sum()),
+            "by_platform": dg.MetadataValue.json(
+                {str(k): int(v) for k, v in table["platform"].value_counts().sort_index().items()}
+            ),
             "path": dg.MetadataValue.path(str(path)),
-            "preview": _preview(unique),
+            "snapshots_path": dg.MetadataValue.path(str(snapshots_path)),
+            "preview": _preview(table),
         }
     )
-    yield dg.AssetCheckResult(
-        check_name=TRENDS_NOT_EMPTY, passed=len(unique) > 0, metadata={"rows": len(unique)}
-    )
-    yield dg.AssetCheckResult(
-        check_name=TRENDS_KEYS_UNIQUE, passed=duplicates == 0, metadata={"duplicate_keys": duplicates}
-    )
+    yield from trends_check_results(table, datetime.now(UTC))
 
 
-def load_window(paths: ShortvidPaths, day: date, window_hours: float) -> pd.DataFrame:
-    """Trends of every daily partition the analysis window touches that has been collected."""
-    days_back = int(window_hours // 24) + 1
-    files = [
-        paths.daily("trends", (day - timedelta(days=n)).isoformat(), "parquet") for n in range(days_back)
-    ]
-    frames = [pd.read_parquet(f) for f in files if f.exists()]
+def read_snapshots(paths: ShortvidPaths, day: date) -> pd.DataFrame | None:
+    """A day's snapshots (or, for data older than snapshots, its trends table); None if never collected."""
+    for asset in ("trend_snapshots", "trends"):
+        path = paths.daily(asset, day.isoformat(), "parquet")
+        if path.exists():
+            return pd.read_parquet(path)
+    return None
+
+
+def load_window(
+    paths: ShortvidPaths, day: date, window: analysis.AnalysisWindow
+) -> tuple[pd.DataFrame, list[str]]:
+    """Snapshots of every daily partition the window touches that has been collected, and those days."""
+    frames, days = [], []
+    for candidate in analysis.window_days(day, window):
+        frame = read_snapshots(paths, candidate)
+        if frame is not None and not frame.empty:
+            frames.append(frame)
+            days.append(candidate.isoformat())
     if not frames:
         raise FileNotFoundError(f"no trends file for {day}: materialize the trends asset for that day first")
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), days
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="trends", deps=[trends], kinds={"pandas", "json"})
-def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths):
+def _window_for(paths: ShortvidPaths, day: date, hours: float) -> analysis.AnalysisWindow:
+    """The window ending at the day's last collection (a live collection may run after midnight)."""
+    today = read_snapshots(paths, day)
+    if today is None:
+        raise FileNotFoundError(f"no trends file for {day}: materialize the trends asset for that day first")
+    anchor = today["collected_at"].max() if not today.empty else None
+    return analysis.analysis_window(day, hours, None if pd.isna(anchor) else anchor.to_pydatetime())
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="trends",
+    deps=[trends],
+    pool="openai",
+    check_specs=[dg.AssetCheckSpec(REPORT_MATCHES_INPUT, asset="trend_report", blocking=True)],
+    kinds={"pandas", "json"},
+)
+def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths, style_classifier: StyleClassifier):
     """The day's trend report: velocity, styles, hooks and patterns of the top performers (ANLYS-5)."""
     day = date.fromisoformat(context.partition_key)
-    frame = load_window(paths, day, ANALYSIS_WINDOW_HOURS)
-    report = analysis.build_trend_report(frame, day, window_hours=ANALYSIS_WINDOW_HOURS)
+    window = _window_for(paths, day, analysis_window_hours())
+    snapshots, days = load_window(paths, day, window)
+    data = analysis.window_trends(snapshots, window)
+    context.log.info(
+        f"analyzing {len(data)} trends collected {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC "
+        f"(days read: {', '.join(days)}); styles by {style_classifier.describe()}"
+    )
+    styled = style_classifier.classify(data)
+    for problem in styled.problems:
+        context.log.warning(f"style classifier: {problem}")
+    data = analysis.with_styles(data, styled.styles)
+    report = analysis.report_from_window(data, day, window, classifier=styled.classifier)
+
     path = paths.daily("trend_report", context.partition_key, "json")
     write_text_atomic(path, report.model_dump_json(indent=2))
-    return dg.MaterializeResult(
+    chart = velocity_by_style_png(
+        data,
+        paths.daily("trend_report", context.partition_key, "velocity.png"),
+        title=f"Velocity by style, {day}",
+    )
+    yield dg.MaterializeResult(
         metadata={
             "trends_analyzed": report.trend_count,
+            "window": f"{window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M} UTC ({window.hours:g} h)",
+            "days_read": ", ".join(days),
+            "counts_by_platform": dg.MetadataValue.json(report.counts_by_platform),
+            "counts_by_style": dg.MetadataValue.json(report.counts_by_style),
+            "velocity_by_style": dg.MetadataValue.json(report.velocity_by_style),
+            "with_recent_velocity": int(data["recent_velocity"].notna().sum()),
             "dominant_style": report.dominant_style,
             "dominant_hook_type": report.dominant_hook_type,
             "recommended_duration_s": report.recommended_duration_s,
-            "counts_by_platform": dg.MetadataValue.json(report.counts_by_platform),
+            "duration_histogram": dg.MetadataValue.json(report.duration_histogram),
+            "posting_hour_histogram": dg.MetadataValue.json(report.posting_hour_histogram),
             "top_hashtags": ", ".join(f"#{h.tag}" for h in report.top_hashtags[:8]),
             "top_performers": dg.MetadataValue.md(analysis.top_performers_markdown(report)),
             "classifier": report.classifier,
+            "classifier_calls": styled.calls,
+            "classifier_cost_usd": round(styled.cost_usd, 6),
+            "classifier_fallback_rows": styled.fallback,
+            "velocity_chart": dg.MetadataValue.path(str(chart)),
+            "velocity_chart_preview": dg.MetadataValue.md(markdown_image(chart, "velocity by style")),
             "path": dg.MetadataValue.path(str(path)),
         }
+    )
+    stored = TrendReport.model_validate_json(path.read_text())
+    problems = analysis.report_consistency_problems(stored, snapshots)
+    yield dg.AssetCheckResult(
+        check_name=REPORT_MATCHES_INPUT,
+        passed=not problems,
+        metadata={"problems": dg.MetadataValue.json(problems), "trend_count": stored.trend_count},
     )
 
 
 def read_report(paths: ShortvidPaths, day: str) -> TrendReport:
+    """The stored trend report of `day`, validated."""
     path = paths.daily("trend_report", day, "json")
     if not path.exists():
         raise FileNotFoundError(

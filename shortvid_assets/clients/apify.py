@@ -28,6 +28,7 @@ from shortvid_assets.clients.http import (
     JsonHttp,
     Sleep,
     counter_dict,
+    is_permanent,
     utc_now,
 )
 from shortvid_assets.clients.youtube import check_window
@@ -93,7 +94,7 @@ class ApifyTikTokClient:
         sleep: Sleep = time.sleep,
     ) -> None:
         if not token or not token.strip():
-            raise ValueError("token is empty: set the Apify API token (e.g. SHORTVID_APIFY_TOKEN)")
+            raise ValueError("token is empty: set the Apify API token (APIFY_TOKEN)")
         if max_items < 1:
             raise ValueError(f"max_items must be >= 1, got {max_items}")
         if poll_interval_s <= 0 or max_wait_s <= 0:
@@ -151,10 +152,18 @@ class ApifyTikTokClient:
         with self._http() as http:
             try:
                 run_id, dataset_id = self._run_actor(http)
+                collected_at = self._clock()
+                trends, skipped, errors, stop_reason = self._read_dataset(http, dataset_id, collected_at)
             except ApiError as exc:
-                raise CollectionFailed(f"TikTok collection failed: {exc}") from None
-            collected_at = self._clock()
-            trends, skipped, errors, stop_reason = self._read_dataset(http, dataset_id, collected_at)
+                raise CollectionFailed(
+                    f"TikTok collection failed: {exc}",
+                    retryable=not is_permanent(exc),
+                    requests=http.requests,
+                    failed_requests=http.failed_requests,
+                ) from None
+            except CollectionFailed as exc:
+                exc.requests, exc.failed_requests = http.requests, http.failed_requests
+                raise
             result = CollectionResult(
                 trends=trends,
                 skipped=counter_dict(skipped),
@@ -200,7 +209,8 @@ class ApifyTikTokClient:
                 raise CollectionFailed(
                     f"Apify run {run_id} was still {run.get('status')} after {elapsed:.0f} s "
                     f"(max_wait_s={self.max_wait_s:.0f}); it was asked to abort. Raise max_wait_s or "
-                    "lower the actor's result count."
+                    "lower the actor's result count.",
+                    retryable=False,  # another run would most likely run as long, and cost as much
                 )
             wait = min(self.poll_interval_s, self.max_wait_s - elapsed)
             self._sleep(wait)
@@ -256,7 +266,8 @@ class ApifyTikTokClient:
             except (ApiError, ValueError) as exc:
                 if not trends:
                     raise CollectionFailed(
-                        f"TikTok collection failed reading dataset {dataset_id}: {exc}"
+                        f"TikTok collection failed reading dataset {dataset_id}: {exc}",
+                        retryable=not is_permanent(exc),
                     ) from None
                 errors.append(str(exc))
                 return trends, skipped, errors, "request_failed"

@@ -66,7 +66,33 @@ class ApiError(Exception):
 
 
 class CollectionFailed(Exception):
-    """A collection run that produced nothing usable: every request failed, or the remote job failed."""
+    """A collection run that produced nothing usable: every request failed, or the remote job failed.
+
+    `retryable` is False when trying again soon cannot help (a rejected key, a bad request, a spent daily
+    quota, a remote job that outlived its wait); the counters say what the failed run sent and spent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        requests: int = 0,
+        failed_requests: int = 0,
+        quota_units: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.requests = requests
+        self.failed_requests = failed_requests
+        self.quota_units = quota_units
+
+
+def is_permanent(exc: BaseException | None) -> bool:
+    """Whether an API failure will not heal by retrying soon: a 4xx other than 408/429."""
+    if not isinstance(exc, ApiError) or exc.status_code is None:
+        return False
+    return 400 <= exc.status_code < 500 and exc.status_code not in (408, 429)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from shortvid_assets.clients.http import (
     JsonHttp,
     Sleep,
     counter_dict,
+    is_permanent,
     utc_now,
 )
 from shortvid_assets.domain.models import Trend
@@ -90,6 +91,13 @@ def _youtube_retryable(status: int, detail: ErrorDetail) -> bool:
     return status == 429 or status >= 500 or (status == 403 and detail.reason in RETRYABLE_403_REASONS)
 
 
+def _worth_retrying(exc: Exception | None) -> bool:
+    """Whether a later attempt of the whole run may succeed: not after a rejected key, bad request or spent quota."""
+    if isinstance(exc, ApiError) and exc.reason in RETRYABLE_403_REASONS:
+        return True
+    return not is_permanent(exc)
+
+
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -128,7 +136,7 @@ class YouTubeShortsClient:
         sleep: Sleep = time.sleep,
     ) -> None:
         if not api_key or not api_key.strip():
-            raise ValueError("api_key is empty: set the YouTube Data API key (e.g. SHORTVID_YOUTUBE_API_KEY)")
+            raise ValueError("api_key is empty: set the YouTube Data API key (YOUTUBE_API_KEY)")
         if max_results < 1:
             raise ValueError(f"max_results must be >= 1, got {max_results}")
         if max_duration_s <= 0:
@@ -193,6 +201,7 @@ class YouTubeShortsClient:
         skipped: Counter[str] = Counter()
         seen: set[str] = set()
         errors: list[str] = []
+        last_exc: Exception | None = None
         successes = 0
         stop_reason: str | None = None
         page_token: str | None = None
@@ -215,6 +224,7 @@ class YouTubeShortsClient:
                     ids, page_token, search_skipped = search_video_ids(payload)
                 except (ApiError, ValueError, QuotaBudgetReached) as exc:
                     stop_reason = self._record_stop(exc, errors)
+                    last_exc = exc
                     break
                 successes += 1
                 pages += 1
@@ -234,6 +244,7 @@ class YouTubeShortsClient:
                         items = video_items(payload)
                     except (ApiError, ValueError, QuotaBudgetReached) as exc:
                         stop_reason = self._record_stop(exc, errors)
+                        last_exc = exc
                         break
                     successes += 1
                     returned = {item.get("id") for item in items if isinstance(item, Mapping)}
@@ -258,12 +269,19 @@ class YouTubeShortsClient:
                 if stop_reason is None and page_token is None:
                     stop_reason = "no_more_results"
 
-            if errors and successes == 0:
-                raise CollectionFailed(
-                    f"YouTube collection failed: every request failed ({http.requests} sent). Last error: {errors[-1]}"
-                )
             if errors and not trends:
-                raise CollectionFailed(f"YouTube collection produced no trends. Last error: {errors[-1]}")
+                what = (
+                    f"failed: every request failed ({http.requests} sent)"
+                    if successes == 0
+                    else "produced no trends"
+                )
+                raise CollectionFailed(
+                    f"YouTube collection {what}. Last error: {errors[-1]}",
+                    retryable=_worth_retrying(last_exc),
+                    requests=http.requests,
+                    failed_requests=http.failed_requests,
+                    quota_units=quota.used,
+                )
 
             trends.sort(key=lambda trend: trend.views, reverse=True)
             result = CollectionResult(

@@ -11,6 +11,9 @@ import hashlib
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+import pandas as pd
+
 from shortvid_assets.domain.models import Platform, Trend
 
 PER_PLATFORM = 50
@@ -164,3 +167,71 @@ def sample_trends(platform: Platform, day: date, limit: int = PER_PLATFORM) -> l
     candidates.sort(key=lambda trend: trend.views, reverse=True)
     top = candidates[:limit]
     return top + top[:3]  # page overlap, as real pagination sometimes returns
+
+
+def synthetic_trends_frame(rows: int, day: date, *, seed: int = 0, repeat_share: float = 0.2) -> pd.DataFrame:
+    """`rows` synthetic snapshot rows (TREND-3 columns) for load tests, built with numpy, not row by row.
+
+    Videos are posted in the 36 h before the end of `day` and observed at its end; `repeat_share` of the
+    rows are earlier snapshots (12 h before) of the same videos, so deduplication and recent velocity
+    have work to do. Titles, descriptions and sounds draw on the sample's vocabulary.
+    """
+    if rows < 1:
+        raise ValueError(f"rows must be >= 1, got {rows}")
+    rng = np.random.default_rng(seed)
+    repeats = int(rows * repeat_share)
+    videos = rows - repeats
+    platform = rng.choice(np.array(["youtube", "tiktok"], dtype=object), size=videos)
+    external_id = np.char.add("v", np.arange(videos).astype(str)).astype(object)
+    subjects = rng.choice(np.array(_SUBJECTS, dtype=object), size=videos)
+    templates = np.array([t for options in _HOOKS.values() for t in options], dtype=object)
+    titles = np.array(
+        [t.format(s=s) for t, s in zip(rng.choice(templates, size=videos), subjects, strict=True)],
+        dtype=object,
+    )
+    style_words = np.array([w for words in _STYLE_WORDS.values() for w in words] + ["", ""], dtype=object)
+    descriptions = rng.choice(style_words, size=videos) + " | " + subjects
+    tag_pool = np.array(_TAGS, dtype=object)
+    tag_counts = rng.integers(2, 6, size=videos)
+    hashtags = [list(tag_pool[rng.choice(len(_TAGS), size=k, replace=False)]) for k in tag_counts]
+    creators = rng.choice(np.array(_CREATORS, dtype=object), size=videos)
+    sounds = np.where(
+        rng.random(videos) < 0.4,
+        "original sound - " + creators,
+        rng.choice(np.array(_SOUNDS, dtype=object), videos),
+    )
+    end = pd.Timestamp(datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+    posted_at = end - pd.to_timedelta(rng.integers(60, 36 * 3600, size=videos), unit="s")
+    views = (rng.lognormal(10.5, 1.2, size=videos)).astype(np.int64)
+    likes = (views * rng.uniform(0.03, 0.12, size=videos)).astype(np.int64)
+    comments = (likes * rng.uniform(0.01, 0.08, size=videos)).astype(np.int64)
+    shares = np.where(
+        platform == "youtube", 0, (likes * rng.uniform(0.02, 0.2, size=videos)).astype(np.int64)
+    )
+    latest = pd.DataFrame(
+        {
+            "platform": platform,
+            "external_id": external_id,
+            "title": titles,
+            "description": descriptions,
+            "hashtags": hashtags,
+            "views": views,
+            "likes": likes,
+            "comments": comments,
+            "shares": shares,
+            "duration_s": np.round(rng.triangular(7, 22, 59, size=videos), 1),
+            "creator_name": creators,
+            "creator_id": creators,
+            "sound_name": sounds,
+            "video_url": "https://example.com/" + external_id,
+            "thumbnail_url": "https://example.com/t/" + external_id,
+            "posted_at": posted_at,
+            "collected_at": end - pd.Timedelta(seconds=1),
+        }
+    )
+    earlier = latest.sample(n=repeats, random_state=seed, replace=repeats > videos).copy()
+    earlier["collected_at"] = earlier["collected_at"] - pd.Timedelta(hours=12)
+    earlier["posted_at"] = earlier[["posted_at", "collected_at"]].min(axis=1)
+    for column in ("views", "likes", "comments", "shares"):
+        earlier[column] = (earlier[column] * 0.6).astype(np.int64)
+    return pd.concat([latest, earlier], ignore_index=True)

@@ -6,7 +6,8 @@ from shortvid_assets import settings
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.script_writers import TemplateScriptWriter
-from shortvid_assets.resources.trend_sources import SampleTrendSource
+from shortvid_assets.resources.style_classifiers import style_classifier_from_env
+from shortvid_assets.resources.trend_sources import tiktok_source_from_env, youtube_source_from_env
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.resources.visuals import ProceduralVisuals
 from shortvid_assets.resources.voices import OfflineVoice
@@ -15,8 +16,9 @@ from shortvid_assets.resources.voices import OfflineVoice
 def build_resources() -> dict[str, object]:
     """The resources the environment asks for; offline implementations unless configured otherwise."""
     return {
-        "youtube_source": SampleTrendSource(),
-        "tiktok_source": SampleTrendSource(),
+        "youtube_source": youtube_source_from_env(),  # SHORTVID_YOUTUBE_SOURCE=sample|api
+        "tiktok_source": tiktok_source_from_env(),  # SHORTVID_TIKTOK_SOURCE=sample|apify
+        "style_classifier": style_classifier_from_env(),  # SHORTVID_STYLE_CLASSIFIER=rules|openai
         "script_writer": TemplateScriptWriter(),
         "voice": OfflineVoice(),
         "visuals": ProceduralVisuals(),

@@ -1,15 +1,34 @@
-"""Trend sources: one interface, the offline sample by default, live APIs when configured."""
+"""Trend sources: one interface, the offline sample by default, live APIs when configured (TREND-1, TREND-2).
+
+The deployment picks a source per platform with `SHORTVID_YOUTUBE_SOURCE=sample|api` and
+`SHORTVID_TIKTOK_SOURCE=sample|apify`; there is no silent fallback: a live source without its key
+fails the run with a message naming the variable. Keys are read through `dg.EnvVar`, so the UI and
+the run's config show the variable's name, never its value.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
+from pydantic import Field
 
+from shortvid_assets.clients.apify import ApifyTikTokClient
+from shortvid_assets.clients.http import CollectionResult
+from shortvid_assets.clients.youtube import YouTubeShortsClient
+from shortvid_assets.domain.analysis import collection_window
 from shortvid_assets.domain.models import Platform, Trend
 from shortvid_assets.domain.sample_trends import PER_PLATFORM, sample_trends
+
+YOUTUBE_SOURCE_ENV = "SHORTVID_YOUTUBE_SOURCE"
+TIKTOK_SOURCE_ENV = "SHORTVID_TIKTOK_SOURCE"
+YOUTUBE_KEY_ENV = "YOUTUBE_API_KEY"
+APIFY_TOKEN_ENV = "APIFY_TOKEN"
 
 
 @dataclass
@@ -22,6 +41,21 @@ class Collection:
     failed_requests: int = 0
     quota_units: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    stop_reason: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_result(cls, result: CollectionResult) -> Collection:
+        return cls(
+            trends=result.trends,
+            source=result.source,
+            requests=result.requests,
+            failed_requests=result.failed_requests,
+            quota_units=result.quota_units,
+            skipped=dict(result.skipped),
+            stop_reason=result.stop_reason,
+            errors=list(result.errors),
+        )
 
 
 class TrendSource(dg.ConfigurableResource, ABC):
@@ -29,6 +63,10 @@ class TrendSource(dg.ConfigurableResource, ABC):
 
     @abstractmethod
     def collect(self, platform: Platform, day: date) -> Collection: ...
+
+    def describe(self) -> str:
+        """Which source this is and how it is set up, for the run's log (never a secret)."""
+        return type(self).__name__
 
 
 class SampleTrendSource(TrendSource):
@@ -38,3 +76,189 @@ class SampleTrendSource(TrendSource):
 
     def collect(self, platform: Platform, day: date) -> Collection:
         return Collection(trends=sample_trends(platform, day, self.limit), source="sample")
+
+    def describe(self) -> str:
+        return f"the offline sample source (deterministic, {self.limit} videos per platform and day)"
+
+
+def _check_platform(expected: Platform, platform: Platform, source: str) -> None:
+    if platform != expected:
+        raise ValueError(
+            f"{source} collects {expected} trends only, not {platform}: wire it to {expected}_trends"
+        )
+
+
+class YouTubeTrendSource(TrendSource):
+    """YouTube Shorts through the YouTube Data API v3 (search.list, then videos.list)."""
+
+    api_key: str = Field(description=f"YouTube Data API key; set it with dg.EnvVar({YOUTUBE_KEY_ENV!r})")
+    base_url: str = "https://www.googleapis.com/youtube/v3"
+    region_code: str | None = "US"
+    relevance_language: str | None = "en"
+    max_results: int = 50
+    max_duration_s: float = 60
+    quota_budget: int = Field(default=10_000, description="Quota units one collection run may spend")
+    lookback_hours: float = Field(
+        default=24, description="Ask for Shorts posted this long before the day's end"
+    )
+    max_search_pages: int = 5
+    timeout_s: float = 20
+    max_retries: int = 3
+    backoff_s: float = 1.0
+
+    def client(self) -> YouTubeShortsClient:
+        return YouTubeShortsClient(
+            self.api_key,
+            base_url=self.base_url,
+            region_code=self.region_code or None,
+            relevance_language=self.relevance_language or None,
+            max_results=self.max_results,
+            max_duration_s=self.max_duration_s,
+            daily_quota_budget=self.quota_budget,
+            max_search_pages=self.max_search_pages,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+        )
+
+    def collect(self, platform: Platform, day: date) -> Collection:
+        _check_platform("youtube", platform, "YouTubeTrendSource")
+        start, end = collection_window(day, datetime.now(UTC), self.lookback_hours)
+        return Collection.from_result(self.client().collect(start, end))
+
+    def describe(self) -> str:
+        return (
+            f"the YouTube Data API v3 at {self.base_url} (region {self.region_code or 'any'}, language "
+            f"{self.relevance_language or 'any'}, up to {self.max_results} Shorts under {self.max_duration_s:g} s "
+            f"posted in the {self.lookback_hours:g} h before the day's end, quota budget {self.quota_budget} units)"
+        )
+
+
+class ApifyTrendSource(TrendSource):
+    """Trending TikTok videos through an Apify scraper actor (start a run, poll it, read its dataset)."""
+
+    token: str = Field(description=f"Apify API token; set it with dg.EnvVar({APIFY_TOKEN_ENV!r})")
+    base_url: str = "https://api.apify.com"
+    actor_id: str = "clockworks~tiktok-scraper"
+    hashtags: list[str] = Field(default_factory=lambda: ["fyp"])
+    run_input_json: str | None = Field(default=None, description="The actor's whole input as JSON, if set")
+    max_items: int = 50
+    poll_interval_s: float = 5
+    max_wait_s: float = 600
+    timeout_s: float = 30
+    max_retries: int = 3
+    backoff_s: float = 1.0
+
+    def run_input(self) -> dict:
+        if self.run_input_json:
+            try:
+                value = json.loads(self.run_input_json)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"the Apify actor input is not valid JSON ({exc}); fix SHORTVID_APIFY_INPUT"
+                ) from None
+            if not isinstance(value, dict):
+                raise ValueError("the Apify actor input must be a JSON object; fix SHORTVID_APIFY_INPUT")
+            return value
+        return {"hashtags": list(self.hashtags), "resultsPerPage": self.max_items}
+
+    def client(self) -> ApifyTikTokClient:
+        return ApifyTikTokClient(
+            self.token,
+            base_url=self.base_url,
+            actor_id=self.actor_id,
+            run_input=self.run_input(),
+            max_items=self.max_items,
+            poll_interval_s=self.poll_interval_s,
+            max_wait_s=self.max_wait_s,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+        )
+
+    def collect(self, platform: Platform, day: date) -> Collection:
+        _check_platform("tiktok", platform, "ApifyTrendSource")
+        start, end = collection_window(day, datetime.now(UTC), 24)
+        return Collection.from_result(self.client().collect(start, end))
+
+    def describe(self) -> str:
+        return (
+            f"the Apify actor {self.actor_id} at {self.base_url} (up to {self.max_items} items, "
+            f"polling every {self.poll_interval_s:g} s for at most {self.max_wait_s:g} s)"
+        )
+
+
+# --- configuration from the environment ------------------------------------------------------------------
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _number(environ: Mapping[str, str], name: str, kind: type, default):
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}; fix or unset it") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {raw!r}")
+    return value
+
+
+def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    value = (_env(environ, name) or allowed[0]).lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def youtube_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSource:
+    """The YouTube source `SHORTVID_YOUTUBE_SOURCE` asks for (`sample` by default, or `api`)."""
+    environ = os.environ if environ is None else environ
+    if _choice(environ, YOUTUBE_SOURCE_ENV, ("sample", "api")) == "sample":
+        return SampleTrendSource()
+    options: dict = {
+        "api_key": dg.EnvVar(YOUTUBE_KEY_ENV),
+        "max_results": _number(environ, "SHORTVID_YOUTUBE_MAX_RESULTS", int, 50),
+        "max_duration_s": _number(environ, "SHORTVID_YOUTUBE_MAX_DURATION_S", float, 60.0),
+        "quota_budget": _number(environ, "SHORTVID_YOUTUBE_QUOTA_BUDGET", int, 10_000),
+        "lookback_hours": _number(environ, "SHORTVID_YOUTUBE_LOOKBACK_HOURS", float, 24.0),
+        "timeout_s": _number(environ, "SHORTVID_YOUTUBE_TIMEOUT_S", float, 20.0),
+    }
+    if base_url := _env(environ, "SHORTVID_YOUTUBE_BASE_URL"):
+        options["base_url"] = base_url
+    # Unset keeps the default; "any" drops the filter.
+    for name, key in (
+        ("SHORTVID_YOUTUBE_REGION", "region_code"),
+        ("SHORTVID_YOUTUBE_LANGUAGE", "relevance_language"),
+    ):
+        if (value := _env(environ, name)) is not None:
+            options[key] = None if value.lower() == "any" else value
+    return YouTubeTrendSource(**options)
+
+
+def tiktok_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSource:
+    """The TikTok source `SHORTVID_TIKTOK_SOURCE` asks for (`sample` by default, or `apify`)."""
+    environ = os.environ if environ is None else environ
+    if _choice(environ, TIKTOK_SOURCE_ENV, ("sample", "apify")) == "sample":
+        return SampleTrendSource()
+    options: dict = {
+        "token": dg.EnvVar(APIFY_TOKEN_ENV),
+        "max_items": _number(environ, "SHORTVID_APIFY_MAX_ITEMS", int, 50),
+        "poll_interval_s": _number(environ, "SHORTVID_APIFY_POLL_S", float, 5.0),
+        "max_wait_s": _number(environ, "SHORTVID_APIFY_MAX_WAIT_S", float, 600.0),
+        "timeout_s": _number(environ, "SHORTVID_APIFY_TIMEOUT_S", float, 30.0),
+    }
+    if base_url := _env(environ, "SHORTVID_APIFY_BASE_URL"):
+        options["base_url"] = base_url
+    if actor := _env(environ, "SHORTVID_APIFY_ACTOR"):
+        options["actor_id"] = actor
+    if hashtags := _env(environ, "SHORTVID_APIFY_HASHTAGS"):
+        options["hashtags"] = [tag.strip().lstrip("#") for tag in hashtags.split(",") if tag.strip()]
+    if run_input := _env(environ, "SHORTVID_APIFY_INPUT"):
+        options["run_input_json"] = run_input
+    return ApifyTrendSource(**options)
