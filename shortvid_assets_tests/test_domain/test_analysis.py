@@ -142,3 +142,172 @@ def test_markdown_table_has_a_row_per_top_performer():
     report = analysis.build_trend_report(analysis.trends_frame(trends), DAY)
     table = analysis.top_performers_markdown(report)
     assert len(table.splitlines()) == 2 + len(report.top_performers)
+
+
+# --- snapshots, the window and recent velocity ------------------------------------------------------------
+
+
+def test_merging_a_recollection_keeps_both_snapshots_and_is_idempotent():
+    morning = analysis.trends_frame([trend("x", likes=10, collected=END - timedelta(hours=8))])
+    evening = analysis.trends_frame([trend("x", likes=90, collected=END), trend("y", collected=END)])
+
+    merged = analysis.merge_snapshots(morning, evening)
+    again = analysis.merge_snapshots(merged, evening)
+
+    assert len(merged) == 3 and again.equals(merged)
+    table = analysis.latest_observations(merged).set_index("external_id")
+    assert table.loc["x", "likes"] == 90 and table.loc["x", "observations"] == 2
+    assert table.loc["y", "observations"] == 1
+
+
+def test_a_corrected_recollection_replaces_the_snapshot_of_the_same_time():
+    first = analysis.trends_frame([trend("x", likes=10)])
+    corrected = analysis.trends_frame([trend("x", likes=12)])
+    merged = analysis.merge_snapshots(first, corrected)
+    assert merged["likes"].tolist() == [12]
+
+
+def test_recent_velocity_is_engagement_gained_per_hour_between_snapshots():
+    frame = analysis.trends_frame(
+        [
+            trend("x", likes=100, comments=0, shares=0, collected=END - timedelta(hours=4), hours_ago=6),
+            trend("x", likes=300, comments=0, shares=0, collected=END, hours_ago=10),
+            trend("y", likes=500, comments=0, shares=0, collected=END - timedelta(hours=2), hours_ago=5),
+            trend("y", likes=400, comments=0, shares=0, collected=END, hours_ago=7),  # a recount went down
+            trend("z", collected=END),
+        ]
+    )
+    recent = analysis.recent_velocities(frame).set_index(["external_id", "collected_at"])["recent_velocity"]
+    assert recent[("x", END)] == pytest.approx(50.0)
+    assert recent[("y", END)] == 0.0
+    assert pd.isna(recent[("z", END)]) and pd.isna(recent[("x", END - timedelta(hours=4))])
+
+
+def test_window_ends_at_the_anchor_and_spans_the_hours_before_it():
+    window = analysis.analysis_window(DAY, 36)
+    assert window.end == datetime(2026, 11, 25, tzinfo=UTC)
+    assert window.start == datetime(2026, 11, 23, 12, tzinfo=UTC) and window.hours == 36
+    late = analysis.analysis_window(DAY, 24, anchor=datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    assert late.start == datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    assert analysis.window_days(DAY, late) == [date(2026, 11, 23), DAY]
+    with pytest.raises(ValueError, match="> 0 hours"):
+        analysis.analysis_window(DAY, 0)
+
+
+def test_window_across_two_days_counts_each_video_once_with_its_latest_counts():
+    yesterday = END - timedelta(days=1)
+    frame = analysis.trends_frame(
+        [
+            trend("both", likes=100, collected=yesterday, hours_ago=5),
+            trend("both", likes=900, collected=END, hours_ago=29),
+            trend("old", collected=yesterday),
+            trend("new", collected=END),
+        ]
+    )
+    wide = analysis.window_trends(frame, analysis.analysis_window(DAY, 48))
+    narrow = analysis.window_trends(frame, analysis.analysis_window(DAY, 24))
+
+    assert sorted(wide["external_id"]) == ["both", "new", "old"]
+    assert wide.set_index("external_id").loc["both", "likes"] == 900
+    assert sorted(narrow["external_id"]) == ["both", "new"]
+    # Yesterday's snapshot is outside the narrow window but still the baseline of recent velocity.
+    assert narrow.set_index("external_id").loc["both", "recent_velocity"] == pytest.approx(800 / 24)
+
+
+def test_a_live_collection_after_midnight_is_inside_its_days_window():
+    collected = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    frame = analysis.trends_frame([trend("x", collected=collected)])
+    report = analysis.build_trend_report(frame, DAY, window_end=collected)
+    assert report.trend_count == 1 and report.window_end == collected
+    with pytest.raises(ValueError, match="no trends collected"):
+        analysis.build_trend_report(frame, DAY)  # a window ending at midnight misses it
+
+
+def test_collection_window_asks_for_the_day_or_up_to_now():
+    assert analysis.collection_window(DAY, datetime(2026, 11, 26, tzinfo=UTC), 24) == (
+        datetime(2026, 11, 24, tzinfo=UTC),
+        datetime(2026, 11, 25, tzinfo=UTC),
+    )
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    assert analysis.collection_window(DAY, now, 48) == (now - timedelta(hours=48), now)
+    with pytest.raises(ValueError, match="has not started"):
+        analysis.collection_window(DAY, datetime(2026, 11, 23, 23, 0, tzinfo=UTC), 24)
+
+
+# --- data checks and report consistency -------------------------------------------------------------------
+
+
+def test_data_checks_count_duplicates_negatives_and_future_posts():
+    frame = analysis.trends_frame([trend("a"), trend("b"), trend("c")])
+    frame.loc[1, "external_id"] = "a"
+    frame.loc[2, "likes"] = -1
+    frame.loc[2, "views"] = -5
+    frame.loc[0, "posted_at"] = END + timedelta(hours=1)
+    assert analysis.duplicate_keys(frame) == 1
+    assert analysis.negative_counts(frame) == {"views": 1, "likes": 1}
+    assert analysis.posted_in_future(frame, now=END + timedelta(days=1)) == 1
+    frame.loc[0, "posted_at"] = END + timedelta(minutes=4)  # within the clock skew
+    assert analysis.posted_in_future(frame, now=END + timedelta(days=1)) == 0
+
+
+def test_posting_after_now_counts_even_when_collection_claims_later():
+    frame = analysis.trends_frame([trend("a", collected=END + timedelta(days=2), hours_ago=1)])
+    assert analysis.posted_in_future(frame, now=END) == 1
+
+
+def sample_report():
+    frame = analysis.trends_frame(sample_trends("youtube", DAY) + sample_trends("tiktok", DAY))
+    return analysis.build_trend_report(frame, DAY), frame
+
+
+def test_a_report_is_consistent_with_its_input():
+    report, frame = sample_report()
+    assert analysis.report_consistency_problems(report, frame) == []
+    assert sum(report.counts_by_style.values()) == report.trend_count
+    assert set(report.velocity_by_style) == set(report.counts_by_style)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"trend_count": 99}, "trend_count is 99"),
+        ({"counts_by_platform": {"tiktok": 60, "youtube": 40}}, "counts_by_platform"),
+        ({"duration_histogram": {"0-15s": 1}}, "duration_histogram sums to 1"),
+        ({"dominant_style": "animation"}, "dominant_style"),
+    ],
+)
+def test_an_inconsistent_report_is_caught(change, problem):
+    report, frame = sample_report()
+    if change.get("dominant_style") == report.dominant_style:
+        change = {"dominant_style": "montage"}
+    problems = analysis.report_consistency_problems(report.model_copy(update=change), frame)
+    assert any(problem in p for p in problems), problems
+
+
+def test_top_performers_from_outside_the_window_are_caught():
+    report, frame = sample_report()
+    stranger = report.top_performers[0].model_copy(update={"external_id": "not-collected"})
+    tampered = report.model_copy(update={"top_performers": [stranger, *report.top_performers[1:]]})
+    assert analysis.report_consistency_problems(tampered, frame) == [
+        "top performers not in the window: ['not-collected']"
+    ]
+
+
+def test_styles_from_a_classifier_replace_the_rules_and_drive_text_overlay():
+    frame = analysis.trends_frame([trend(f"t{i}", likes=100 + i) for i in range(12)])
+    window = analysis.window_trends(frame, analysis.analysis_window(DAY, 24))
+    styled = analysis.with_styles(window, pd.Series("text-heavy", index=window.index))
+    report = analysis.report_from_window(
+        styled, DAY, analysis.analysis_window(DAY, 24), classifier="openai:x"
+    )
+    assert report.dominant_style == "text-heavy" and report.classifier == "openai:x"
+    assert report.patterns[0].text_overlay_share == 1.0
+    assert report.counts_by_style == {"text-heavy": 12}
+
+
+def test_style_inputs_carry_what_a_classifier_needs_keyed_by_index():
+    frame = analysis.trends_frame([trend("a", title="Hi", description="d" * 500, sound=None, tags=["x"])])
+    frame.index = [7]
+    (item,) = analysis.style_inputs(frame)
+    assert item["id"] == "7" and item["title"] == "Hi" and len(item["description"]) == 300
+    assert item["hashtags"] == ["x"] and item["sound_name"] is None and item["duration_s"] == 20.0

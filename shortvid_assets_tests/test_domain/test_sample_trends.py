@@ -2,8 +2,10 @@
 
 from datetime import date, timedelta
 
+import pytest
+
 from shortvid_assets.domain.models import Trend
-from shortvid_assets.domain.sample_trends import PER_PLATFORM, sample_trends
+from shortvid_assets.domain.sample_trends import PER_PLATFORM, sample_trends, synthetic_trends_frame
 
 DAY = date(2026, 11, 24)
 
@@ -35,3 +37,18 @@ def test_videos_keep_trending_across_days_with_growing_counts():
     shared = set(today) & set(tomorrow)
     assert shared
     assert all(tomorrow[i].views > today[i].views for i in shared)
+
+
+def test_synthetic_frame_has_the_rows_asked_for_with_repeated_videos():
+    frame = synthetic_trends_frame(1_000, DAY, seed=3, repeat_share=0.25)
+    assert len(frame) == 1_000 and list(frame.columns) == list(Trend.model_fields)
+    assert frame.duplicated(["platform", "external_id"]).sum() == 250
+    assert (frame["posted_at"] <= frame["collected_at"]).all()
+    assert (frame[["views", "likes", "comments", "shares"]] >= 0).all().all()
+    assert (frame.loc[frame["platform"] == "youtube", "shares"] == 0).all()
+    assert synthetic_trends_frame(1_000, DAY, seed=3, repeat_share=0.25).equals(frame)
+
+
+def test_synthetic_frame_refuses_an_empty_request():
+    with pytest.raises(ValueError, match="rows must be >= 1"):
+        synthetic_trends_frame(0, DAY)
