@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+import numpy as np
 import openai
 
 from shortvid_assets.clients.openai_writer import (
     PROVIDER,
     OpenAIClientError,
     api_error_message,
+    is_transient,
     openai_client,
 )
 from shortvid_assets.domain.costs import (
@@ -111,6 +113,20 @@ def wav_duration_s(data: bytes) -> float:
     if rate <= 0 or block_align <= 0:
         raise ValueError(f"invalid WAV format: {channels} channels, {rate} Hz, {block_align} bytes per frame")
     return length / block_align / rate
+
+
+def wav_samples(data: bytes) -> tuple[np.ndarray, int]:
+    """Mono int16 samples and the sample rate of 16-bit PCM WAV bytes (channels are averaged)."""
+    fixed = repair_wav_header(data)
+    with wave.open(io.BytesIO(fixed)) as wav:
+        channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+        frames = wav.readframes(wav.getnframes())
+    if width != 2:
+        raise ValueError(f"expected 16-bit PCM WAV, got {8 * width}-bit samples")
+    samples = np.frombuffer(frames, dtype="<i2")
+    if channels > 1:
+        samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels).mean(axis=1)
+    return samples.astype(np.int16), rate
 
 
 def pcm_to_wav(pcm: bytes, sample_rate: int = PCM_SAMPLE_RATE) -> bytes:
@@ -243,7 +259,7 @@ class OpenAIVoice:
         step = "speech"
         try:
             audio = self._speech(text, calls)
-            upload, duration = self._measure(audio)
+            upload, duration = self._measure(audio, calls)
             if self.response_format == "wav":
                 audio = upload
             words: list[WordTiming] = []
@@ -266,7 +282,7 @@ class OpenAIVoice:
                 timeout_s=self.timeout_s,
                 max_retries=self.max_retries,
             )
-            raise VoiceError(message, calls=calls) from None
+            raise VoiceError(message, calls=calls, retryable=is_transient(exc)) from None
         with atomic_path(out_path) as tmp:
             tmp.write_bytes(audio)
         log.info(
@@ -306,7 +322,7 @@ class OpenAIVoice:
             )
         return audio
 
-    def _measure(self, audio: bytes) -> tuple[bytes, float | None]:
+    def _measure(self, audio: bytes, calls: list[PaidCall]) -> tuple[bytes, float | None]:
         """The audio to upload for transcription (WAV with real sizes where possible) and its duration."""
         try:
             if self.response_format == "wav":
@@ -317,7 +333,7 @@ class OpenAIVoice:
                 return wav, wav_duration_s(wav)
         except ValueError as exc:
             raise VoiceError(
-                f"the speech API's {self.response_format} audio could not be read: {exc}"
+                f"the speech API's {self.response_format} audio could not be read: {exc}", calls=calls
             ) from None
         return audio, None
 

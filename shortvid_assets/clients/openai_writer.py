@@ -62,11 +62,16 @@ MAX_LISTED_PROBLEMS = 20
 
 
 class OpenAIClientError(RuntimeError):
-    """An OpenAI call failed; `calls` holds the paid calls made before the failure (REVIEW-5)."""
+    """An OpenAI call failed; `calls` holds the paid calls made before the failure (REVIEW-5).
 
-    def __init__(self, message: str, *, calls: list[PaidCall] | None = None) -> None:
+    `retryable` is True when the cause is transient (rate limit, server error, timeout, network):
+    running the step again later may succeed, while a refusal or an invalid plan would repeat.
+    """
+
+    def __init__(self, message: str, *, calls: list[PaidCall] | None = None, retryable: bool = False) -> None:
         super().__init__(message)
         self.calls = list(calls or [])
+        self.retryable = retryable
 
 
 class ScriptWriterError(OpenAIClientError):
@@ -166,6 +171,15 @@ def redact(text: str, secret: str) -> str:
     """`text` with every occurrence of `secret` replaced, so keys never reach errors or logs."""
     secret = (secret or "").strip()
     return text.replace(secret, "***") if len(secret) >= 4 else text
+
+
+def is_transient(exc: openai.OpenAIError) -> bool:
+    """Whether an SDK error may pass by itself: timeouts, network errors, 408/409/429 and 5xx."""
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return False
 
 
 def api_error_message(
@@ -293,7 +307,7 @@ class OpenAIScriptWriter:
                 timeout_s=self.timeout_s,
                 max_retries=self.max_retries,
             )
-            raise ScriptWriterError(message, calls=calls) from None
+            raise ScriptWriterError(message, calls=calls, retryable=is_transient(exc)) from None
         log.info(
             "plan for %s written by %s in %d calls (repaired=%s), $%.5f",
             theme.slug,
@@ -344,7 +358,7 @@ class OpenAIScriptWriter:
         if choice.message.refusal or choice.finish_reason == "content_filter":
             raise ScriptWriterError(
                 f"{self.model} refused the analysis for theme {theme.slug!r}: "
-                f"{choice.message.refusal or 'content filter'}. Review the theme's wording and talking points",
+                f"{(choice.message.refusal or 'content filter').rstrip('.')}. Review the theme's wording and talking points",
                 calls=calls,
             )
         analysis = (choice.message.content or "").strip()
@@ -391,7 +405,7 @@ class OpenAIScriptWriter:
         message = completion.choices[0].message
         if message.refusal:
             raise ScriptWriterError(
-                f"{self.model} refused to write the plan for theme {theme.slug!r}: {message.refusal}. "
+                f"{self.model} refused to write the plan for theme {theme.slug!r}: {message.refusal.rstrip('.')}. "
                 "Review the theme's wording and talking points",
                 calls=calls,
             )

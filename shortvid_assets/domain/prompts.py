@@ -4,11 +4,12 @@ The trend report decides the *format* of the video: style, hook type, duration a
 hashtags. The theme decides the *content*: product, audience, tone, talking points, its own
 hashtags, and the visual look (its `style` is given to the model as the brand's look).
 
-Duration rule: the plan's target duration is the report's recommended duration, limited to
-within ±25 % of the theme's target duration (and to what 3–7 scenes of 2–4 s can fill, 6–30 s),
-rounded to half seconds. A theme asking for 20 s keeps 20 s when the report recommends ~20 s,
-moves to 17 s when it recommends 17.2 s, and stops at 25 s when it recommends 45 s. A report
-with no trends, or no recommended duration, leaves the theme's target unchanged.
+Duration rule — the one rule both writers follow (`plan_target_duration`): the plan's target
+duration is the report's recommended duration, limited to within ±25 % of the theme's target
+duration (and to what 3–7 scenes of 2–4 s can fill, 6–28 s), rounded to half seconds. A theme
+asking for 20 s keeps 20 s when the report recommends ~20 s, moves to 17 s when it recommends
+17.2 s, and stops at 25 s when it recommends 45 s. A report with no trends, or no recommended
+duration, leaves the theme's target unchanged (capped at 28 s).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from shortvid_assets.domain.models import (
 
 DURATION_PULL = 0.25  # how far (as a share of the theme's target) the trend may move the duration
 MIN_PLAN_S = MIN_SCENES * MIN_SCENE_S
-MAX_PLAN_S = 30.0
+MAX_PLAN_S = MAX_SCENES * MAX_SCENE_S  # 7 scenes of 4 s
 TREND_HASHTAGS = 5  # the report's top hashtags offered to the model
 MIN_TREND_HASHTAGS = 2  # how many of them a plan must use
 DURATION_MATCH_S = 0.5  # how close the plan's target duration must be to the brief's
@@ -61,7 +62,7 @@ def plan_target_duration(theme: Theme, report: TrendReport) -> float:
     target = theme.target_duration_s
     recommended = report.recommended_duration_s
     if report.trend_count <= 0 or not recommended or recommended <= 0:
-        return target
+        return min(max(target, MIN_PLAN_S), MAX_PLAN_S)
     low = max(MIN_PLAN_S, target * (1 - DURATION_PULL))
     high = min(MAX_PLAN_S, target * (1 + DURATION_PULL))
     chosen = round(min(max(recommended, low), high) * 2) / 2

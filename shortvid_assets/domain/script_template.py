@@ -1,6 +1,13 @@
-"""The offline script writer: a deterministic production plan from a theme and the day's report."""
+"""The offline script writer: a deterministic production plan from a theme and the day's report.
+
+It follows the report exactly as the OpenAI writer must (SCRIPT-4): the same `plan_brief`
+decides style, hook type, target duration (`prompts.plan_target_duration`, the one duration
+rule) and which of the report's hashtags the plan uses, so `alignment_problems` finds nothing.
+"""
 
 from __future__ import annotations
+
+import math
 
 from shortvid_assets.domain.models import (
     MAX_HASHTAGS,
@@ -17,6 +24,7 @@ from shortvid_assets.domain.models import (
     TrendReport,
     VideoPlan,
 )
+from shortvid_assets.domain.prompts import MIN_TREND_HASHTAGS, PlanBrief, plan_brief
 
 WORDS_PER_SECOND = 2.6  # a relaxed voiceover pace, leaves room for the hook to land
 _TRANSITION_BY_STYLE: dict[str, Transition] = {
@@ -30,16 +38,14 @@ _TRANSITION_BY_STYLE: dict[str, Transition] = {
 _GENERIC_TAGS = {"fyp", "foryou", "viral", "trending", "shorts"}
 
 
-def plan_target_duration(theme: Theme, report: TrendReport) -> float:
-    """Follow the report's recommended length, kept within ±50 % of the theme's target (SCRIPT-4)."""
-    low = max(MIN_SCENES * MIN_SCENE_S, theme.target_duration_s * 0.5)
-    high = min(MAX_SCENES * MAX_SCENE_S, theme.target_duration_s * 1.5)
-    return round(min(max(report.recommended_duration_s, low), high), 1)
-
-
 def scene_durations(total_s: float) -> list[float]:
     """Split `total_s` into 3–7 scenes of 2–4 s that sum to it exactly (VIDEO-3)."""
-    count = min(max(round(total_s / 3.0), MIN_SCENES), MAX_SCENES)
+    if not MIN_SCENES * MIN_SCENE_S <= total_s <= MAX_SCENES * MAX_SCENE_S:
+        raise ValueError(
+            f"{total_s}s cannot be split into {MIN_SCENES}–{MAX_SCENES} scenes of "
+            f"{MIN_SCENE_S:g}–{MAX_SCENE_S:g} s; use plan_target_duration to choose the length"
+        )
+    count = min(max(round(total_s / 3.0), math.ceil(total_s / MAX_SCENE_S - 1e-9), MIN_SCENES), MAX_SCENES)
     base = round(total_s / count, 2)
     durations = [base] * count
     durations[-1] = round(total_s - base * (count - 1), 2)
@@ -59,18 +65,30 @@ def hook_text(hook_type: HookType, theme: Theme) -> str:
     }[hook_type]
 
 
-def plan_hashtags(theme: Theme, report: TrendReport) -> list[str]:
-    """The theme's own tags first, then the day's top non-generic tags, 5–8 in all."""
-    tags: dict[str, None] = {}
-    for tag in [*theme.hashtags, *(h.tag for h in report.top_hashtags if h.tag not in _GENERIC_TAGS)]:
-        clean = tag.lower().lstrip("#").replace(" ", "")
-        if clean:
-            tags.setdefault(clean, None)
-    for filler in (theme.slug.replace("-", ""), theme.product_name.lower().replace(" ", ""), "shorts", "fyp"):
-        if len(tags) >= MIN_HASHTAGS:
-            break
-        tags.setdefault(filler, None)
-    return list(tags)[:MAX_HASHTAGS]
+def _clean_tag(tag: str) -> str:
+    return tag.lower().lstrip("#").replace(" ", "")
+
+
+def plan_hashtags(theme: Theme, report: TrendReport, brief: PlanBrief | None = None) -> list[str]:
+    """5–8 tags: the theme's own, then the day's top non-generic ones, always enough of the report's top tags."""
+    brief = brief or plan_brief(theme, report)
+    trend = sorted(brief.trend_hashtags, key=lambda tag: tag in _GENERIC_TAGS)  # non-generic first, stable
+    required = trend[: min(MIN_TREND_HASHTAGS, len(trend))]
+    own = [*theme.hashtags, *(h.tag for h in report.top_hashtags if _clean_tag(h.tag) not in _GENERIC_TAGS)]
+    fillers = [theme.slug.replace("-", ""), theme.product_name, "shorts", "fyp"]
+    own, fillers = [_clean_tag(t) for t in own], [_clean_tag(t) for t in fillers]
+    chosen = dict.fromkeys(required)
+    for tag in own:
+        if tag and len(chosen) < MAX_HASHTAGS:
+            chosen.setdefault(tag)
+    for tag in fillers:
+        if tag and len(chosen) < MIN_HASHTAGS:
+            chosen.setdefault(tag)
+    return [tag for tag in dict.fromkeys([*own, *required, *fillers]) if tag in chosen]
+
+
+def _clean_tag(tag: str) -> str:
+    return tag.strip().lower().lstrip("#").replace(" ", "")
 
 
 def _sentence(text: str) -> str:
@@ -94,14 +112,14 @@ def voiceover_script(hook: str, theme: Theme, cta: str, duration_s: float) -> st
 
 
 def write_template_plan(theme: Theme, report: TrendReport) -> VideoPlan:
-    """A valid production plan (SCRIPT-3) that follows the report's hook, length and tags."""
-    duration = plan_target_duration(theme, report)
+    """A valid production plan (SCRIPT-3) that follows the report's style, hook, length and tags (SCRIPT-4)."""
+    brief = plan_brief(theme, report)
+    duration = brief.target_duration_s
     durations = scene_durations(duration)
-    hook_type = report.dominant_hook_type
-    hook = hook_text(hook_type, theme)
+    hook = hook_text(brief.hook_type, theme)
     cta = "Tap the link to get yours today."
-    transition = _TRANSITION_BY_STYLE[theme.style]
-    pattern = next((p for p in report.patterns if p.style == report.dominant_style), report.patterns[0])
+    transition = _TRANSITION_BY_STYLE[brief.style]
+    trending_format = f"; trending format today: {brief.pattern.format}" if brief.pattern else ""
     beats = [hook, *theme.talking_points, theme.tagline]
     scenes = [
         Scene(
@@ -117,23 +135,19 @@ def write_template_plan(theme: Theme, report: TrendReport) -> VideoPlan:
         title=f"{theme.product_name}: {theme.tagline}"[:100],
         description=f"{theme.tagline}. Made for {theme.audience}.",
         master_visual_prompt=(
-            f"{theme.style} vertical video, {theme.tone} mood, for {theme.audience}; "
-            f"trending format today: {pattern.format}"
+            f"{theme.style} vertical video, {theme.tone} mood, for {theme.audience}{trending_format}"
         ),
         target_duration_s=duration,
         scenes=scenes,
         voiceover_script=voiceover_script(hook, theme, cta, duration),
         hook_text=hook,
-        hook_type=hook_type,
+        hook_type=brief.hook_type,
         cta_text=cta,
         text_overlays=[
             TextOverlay(text=hook, start_s=0.0, end_s=round(durations[0], 2), position="top", style="hook"),
             TextOverlay(text=cta, start_s=cta_start, end_s=duration, position="center", style="cta"),
         ],
-        hashtags=plan_hashtags(theme, report),
-        style=theme.style,
-        trend_pattern=(
-            f"{report.dominant_style} dominates today's top performers ({pattern.format}, "
-            f"{report.dominant_hook_type} hooks, ~{report.recommended_duration_s:.0f}s)"
-        ),
+        hashtags=plan_hashtags(theme, report, brief),
+        style=brief.style,
+        trend_pattern=brief.trend_pattern,
     )

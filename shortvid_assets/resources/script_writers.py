@@ -1,14 +1,30 @@
-"""Script writers: the OpenAI chain when configured, the deterministic template otherwise."""
+"""Script writers: the OpenAI chain when configured, the deterministic template otherwise.
+
+`script_writer_from_env()` picks one by `SHORTVID_SCRIPT_WRITER` (`template`, the default, or
+`openai`); there is no silent fallback from one to the other.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
+from pydantic import Field
 
+from shortvid_assets.clients.openai_writer import OpenAIScriptWriter
+from shortvid_assets.domain.costs import PaidCall, total_cost
 from shortvid_assets.domain.models import Theme, TrendReport, VideoPlan
 from shortvid_assets.domain.script_template import write_template_plan
+
+log = logging.getLogger(__name__)
+
+SCRIPT_WRITERS = ("template", "openai")
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
 
 @dataclass
@@ -24,6 +40,7 @@ class WrittenPlan:
     cost_usd: float = 0.0
     calls: int = 0
     repaired: bool = False
+    paid_calls: list[PaidCall] = field(default_factory=list)
 
 
 class ScriptWriter(dg.ConfigurableResource, ABC):
@@ -32,9 +49,125 @@ class ScriptWriter(dg.ConfigurableResource, ABC):
     @abstractmethod
     def write(self, theme: Theme, report: TrendReport) -> WrittenPlan: ...
 
+    @abstractmethod
+    def describe(self) -> str:
+        """Which implementation runs, for logs; never contains a secret."""
+
+    @property
+    def implementation(self) -> str:
+        return "template"
+
 
 class TemplateScriptWriter(ScriptWriter):
     """Offline default: a deterministic plan that follows the report's hook, length and tags."""
 
     def write(self, theme: Theme, report: TrendReport) -> WrittenPlan:
         return WrittenPlan(plan=write_template_plan(theme, report), writer="template")
+
+    def describe(self) -> str:
+        return "template (offline, deterministic, no API calls)"
+
+
+def public_url(url: str | None) -> str:
+    """`url` without credentials, query or fragment, for logs; the SDK's default when None."""
+    if not url:
+        return "https://api.openai.com/v1 (default)"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class OpenAIScriptWriterResource(ScriptWriter):
+    """The OpenAI chat API (or any compatible server) writes the plan in two calls plus at most one repair."""
+
+    api_key: str = Field(description="OpenAI API key; give it as dg.EnvVar('OPENAI_API_KEY')")
+    base_url: str | None = Field(
+        default=None, description="An OpenAI-compatible server; None = api.openai.com"
+    )
+    model: str = DEFAULT_OPENAI_MODEL
+    temperature: float | None = 0.7
+    seed: int | None = 7
+    timeout_s: float = 60.0
+    max_retries: int = Field(
+        default=3, description="SDK retries of 408/409/429/5xx and timeouts, with backoff"
+    )
+
+    @property
+    def implementation(self) -> str:
+        return "openai"
+
+    def describe(self) -> str:
+        return (
+            f"openai chat model {self.model} at {public_url(self.base_url)} "
+            f"(temperature {self.temperature}, seed {self.seed})"
+        )
+
+    def _client(self) -> OpenAIScriptWriter:
+        return OpenAIScriptWriter(
+            self.api_key,
+            model=self.model,
+            base_url=self.base_url or None,
+            temperature=self.temperature,
+            seed=self.seed,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+        )
+
+    def write(self, theme: Theme, report: TrendReport) -> WrittenPlan:
+        result = self._client().write_plan(theme, report)
+        return WrittenPlan(
+            plan=result.plan,
+            writer="openai",
+            model=result.model,
+            prompts=result.prompts,
+            temperature=result.temperature,
+            seed=result.seed,
+            cost_usd=total_cost(result.calls),
+            calls=len(result.calls),
+            repaired=result.repaired,
+            paid_calls=list(result.calls),
+        )
+
+
+def optional_value(value: str | None, cast: Any) -> Any:
+    """None for an unset, empty or "none" value, else `cast(value)`."""
+    if value is None or value.strip().lower() in ("", "none", "null"):
+        return None
+    return cast(value.strip())
+
+
+def env_number(name: str, cast: Any, default: Any) -> Any:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return optional_value(raw, cast)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a valid {cast.__name__}; fix or unset it") from None
+
+
+def script_writer_from_env() -> ScriptWriter:
+    """The writer named by SHORTVID_SCRIPT_WRITER (template by default), configured from the environment."""
+    choice = os.environ.get("SHORTVID_SCRIPT_WRITER", "").strip().lower() or "template"
+    if choice == "template":
+        writer: ScriptWriter = TemplateScriptWriter()
+    elif choice == "openai":
+        if not os.environ.get("OPENAI_API_KEY", "").strip():
+            log.warning("SHORTVID_SCRIPT_WRITER=openai but OPENAI_API_KEY is not set: video_script will fail")
+        writer = OpenAIScriptWriterResource(
+            api_key=dg.EnvVar("OPENAI_API_KEY"),
+            base_url=os.environ.get("OPENAI_BASE_URL", "").strip() or None,
+            model=os.environ.get("SHORTVID_OPENAI_MODEL", "").strip() or DEFAULT_OPENAI_MODEL,
+            temperature=env_number("SHORTVID_OPENAI_TEMPERATURE", float, 0.7),
+            seed=env_number("SHORTVID_OPENAI_SEED", int, 7),
+            timeout_s=env_number("SHORTVID_OPENAI_TIMEOUT_S", float, 60.0) or 60.0,
+            max_retries=env_number("SHORTVID_OPENAI_MAX_RETRIES", int, 3) or 0,
+        )
+    else:
+        raise ValueError(
+            f"SHORTVID_SCRIPT_WRITER={choice!r} is not a script writer; use one of {', '.join(SCRIPT_WRITERS)}"
+        )
+    log.info("script writer: %s", writer.describe())
+    return writer

@@ -1,21 +1,46 @@
-"""Voiceover providers: OpenAI speech when configured, offline eSpeak NG otherwise (VOICE-3)."""
+"""Voiceover providers: OpenAI speech when configured, offline eSpeak NG otherwise (VOICE-3).
+
+`voice_from_env()` picks one by `SHORTVID_VOICE` (`offline`, the default, or `openai`); there
+is no silent fallback from one to the other.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import tempfile
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
+from shortvid_assets.clients.openai_voice import OpenAIVoice, VoiceError, wav_samples
+from shortvid_assets.domain.costs import PaidCall, total_cost
 from shortvid_assets.domain.offline_voice import Speech, synthesize_offline
+from shortvid_assets.resources.script_writers import env_number, public_url
+
+log = logging.getLogger(__name__)
+
+VOICES = ("offline", "openai")
+DEFAULT_TTS_MODEL = "gpt-4o-mini-tts"
+DEFAULT_TTS_VOICE = "alloy"
+DEFAULT_TRANSCRIPTION_MODEL = "whisper-1"
 
 
 @dataclass
 class SpokenText:
+    """Speech for a voiceover script and how it was made (REVIEW-2, REVIEW-5)."""
+
     speech: Speech
     provider: str
     word_timing_source: str
     cost_usd: float = 0.0
+    model: str | None = None
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    paid_calls: list[PaidCall] = field(default_factory=list)
 
 
 class VoiceProvider(dg.ConfigurableResource, ABC):
@@ -24,6 +49,14 @@ class VoiceProvider(dg.ConfigurableResource, ABC):
     @abstractmethod
     def speak(self, text: str) -> SpokenText: ...
 
+    @abstractmethod
+    def describe(self) -> str:
+        """Which implementation runs, for logs; never contains a secret."""
+
+    @property
+    def implementation(self) -> str:
+        return "offline"
+
 
 class OfflineVoice(VoiceProvider):
     """Offline default: eSpeak NG from the espeakng-loader wheel, word timings from its events."""
@@ -31,6 +64,121 @@ class OfflineVoice(VoiceProvider):
     voice: str = "en-us"
     words_per_minute: int = 165
 
+    def describe(self) -> str:
+        return f"offline eSpeak NG voice {self.voice} at {self.words_per_minute} words/min (no API calls)"
+
     def speak(self, text: str) -> SpokenText:
         speech = synthesize_offline(text, voice=self.voice, words_per_minute=self.words_per_minute)
-        return SpokenText(speech=speech, provider=f"espeak-ng:{self.voice}", word_timing_source="synthesizer")
+        return SpokenText(
+            speech=speech,
+            provider=f"espeak-ng:{self.voice}",
+            word_timing_source="synthesizer",
+            prompts=[{"step": "speech", "voice": self.voice, "input": text}],
+        )
+
+
+class OpenAIVoiceResource(VoiceProvider):
+    """The OpenAI speech API (or any compatible server) speaks the script; a transcription times its words."""
+
+    api_key: str = Field(description="OpenAI API key; give it as dg.EnvVar('OPENAI_API_KEY')")
+    base_url: str | None = Field(
+        default=None, description="An OpenAI-compatible server; None = api.openai.com"
+    )
+    model: str = DEFAULT_TTS_MODEL
+    voice: str = DEFAULT_TTS_VOICE
+    instructions: str | None = Field(default=None, description="How to speak (gpt-4o-mini-tts only)")
+    transcription_model: str | None = Field(
+        default=DEFAULT_TRANSCRIPTION_MODEL,
+        description="Model giving word timestamps; None or empty: timings estimated from the text",
+    )
+    timeout_s: float = 60.0
+    max_retries: int = Field(
+        default=3, description="SDK retries of 408/409/429/5xx and timeouts, with backoff"
+    )
+
+    @property
+    def implementation(self) -> str:
+        return "openai"
+
+    def _transcription_model(self) -> str | None:
+        return (self.transcription_model or "").strip() or None
+
+    def describe(self) -> str:
+        timing = self._transcription_model() or "estimated from the text"
+        return (
+            f"openai speech model {self.model}, voice {self.voice}, word timings {timing}, "
+            f"at {public_url(self.base_url)}"
+        )
+
+    def _client(self) -> OpenAIVoice:
+        return OpenAIVoice(
+            self.api_key,
+            model=self.model,
+            voice=self.voice,
+            response_format="wav",  # shortvid reads the samples to fit and mix them
+            base_url=self.base_url or None,
+            transcription_model=self._transcription_model(),
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            instructions=self.instructions or None,
+        )
+
+    def speak(self, text: str) -> SpokenText:
+        client = self._client()
+        with tempfile.TemporaryDirectory(prefix="shortvid-voice-") as tmp:
+            result = client.synthesize(text, Path(tmp) / "speech.wav")
+            data = result.path.read_bytes()
+        try:
+            samples, rate = wav_samples(data)
+        except ValueError as exc:
+            raise VoiceError(
+                f"the speech API's WAV could not be read: {exc}; check that the server returns 16-bit PCM WAV",
+                calls=result.calls,
+            ) from None
+        prompts: list[dict[str, Any]] = [
+            {"step": "speech", "model": self.model, "voice": self.voice, "input": " ".join(text.split())}
+        ]
+        if self.instructions:
+            prompts[0]["instructions"] = self.instructions
+        if self._transcription_model():
+            prompts.append(
+                {"step": "transcription", "model": self._transcription_model(), "input": "speech.wav"}
+            )
+        return SpokenText(
+            speech=Speech(samples=samples, sample_rate=rate, words=result.words),
+            provider=f"openai:{self.model}:{self.voice}",
+            word_timing_source=result.word_timing_source,
+            cost_usd=total_cost(result.calls),
+            model=self.model,
+            prompts=prompts,
+            paid_calls=list(result.calls),
+        )
+
+
+def voice_from_env() -> VoiceProvider:
+    """The voice named by SHORTVID_VOICE (offline by default), configured from the environment."""
+    choice = os.environ.get("SHORTVID_VOICE", "").strip().lower() or "offline"
+    if choice == "offline":
+        provider: VoiceProvider = OfflineVoice()
+    elif choice == "openai":
+        if not os.environ.get("OPENAI_API_KEY", "").strip():
+            log.warning("SHORTVID_VOICE=openai but OPENAI_API_KEY is not set: voiceover will fail")
+        transcription = os.environ.get("SHORTVID_TRANSCRIPTION_MODEL")
+        provider = OpenAIVoiceResource(
+            api_key=dg.EnvVar("OPENAI_API_KEY"),
+            base_url=os.environ.get("OPENAI_BASE_URL", "").strip() or None,
+            model=os.environ.get("SHORTVID_TTS_MODEL", "").strip() or DEFAULT_TTS_MODEL,
+            voice=os.environ.get("SHORTVID_TTS_VOICE", "").strip() or DEFAULT_TTS_VOICE,
+            instructions=os.environ.get("SHORTVID_TTS_INSTRUCTIONS", "").strip() or None,
+            transcription_model=(
+                DEFAULT_TRANSCRIPTION_MODEL
+                if transcription is None
+                else (None if transcription.strip().lower() in ("", "none") else transcription.strip())
+            ),
+            timeout_s=env_number("SHORTVID_OPENAI_TIMEOUT_S", float, 60.0) or 60.0,
+            max_retries=env_number("SHORTVID_OPENAI_MAX_RETRIES", int, 3) or 0,
+        )
+    else:
+        raise ValueError(f"SHORTVID_VOICE={choice!r} is not a voice; use one of {', '.join(VOICES)}")
+    log.info("voice: %s", provider.describe())
+    return provider

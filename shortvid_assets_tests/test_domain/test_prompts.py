@@ -30,7 +30,7 @@ from shortvid_assets_tests.fakes.fake_openai import make_report, make_theme, pla
         (20.0, 45.0, 25.0),  # ... and no further
         (20.0, 5.0, 15.0),
         (8.0, 3.0, 6.0),  # never below what 3 scenes of 2 s fill
-        (30.0, 45.0, 30.0),  # never above 30 s
+        (30.0, 45.0, 28.0),  # never above what 7 scenes of 4 s fill
     ],
 )
 def test_target_duration_follows_the_report_within_the_themes_limits(
@@ -44,6 +44,7 @@ def test_target_duration_follows_the_report_within_the_themes_limits(
 
 def test_an_empty_report_keeps_the_themes_duration() -> None:
     assert plan_target_duration(make_theme(target_duration_s=24.0), make_report(trend_count=0)) == 24.0
+    assert plan_target_duration(make_theme(target_duration_s=30.0), make_report(trend_count=0)) == 28.0
 
 
 def test_brief_takes_format_from_the_report() -> None:
