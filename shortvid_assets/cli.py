@@ -171,38 +171,28 @@ def review() -> None:
 
 def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None) -> None:
     from shortvid_assets import postgres, review_store
-    from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
+    from shortvid_assets.resources.paths import ShortvidPaths
 
-    day = _parse_date(day)
-    _check_theme(theme, _themes())
-    if not reviewer.strip():
-        raise UserError("--by must name the reviewer")
-    paths = ShortvidPaths.from_env()
-    video = next(
-        (p for p in (paths.review_file(f, day, theme, "mp4") for f in REVIEW_FOLDERS) if p.exists()), None
-    )
-    if video is None:
-        raise UserError(
-            f"no composed video for {day} {theme}: run `shortvid run --date {day} --theme {theme}` first"
-        )
     conn = postgres.connect(postgres.resolve_database_url())
     try:
         review_store.ensure_schema(conn)
-        saved = review_store.record_decision(
+        # The one validation shared with the review page: theme, date, video on disk, reviewer.
+        saved = review_store.submit_decision(
             conn,
-            partition_date=date.fromisoformat(day),
+            ShortvidPaths.from_env(),
+            partition_date=day,
             theme=theme,
             decision=decision,
-            reviewer=reviewer.strip(),
+            reviewer=reviewer,
             note=note,
-            video_path=str(video),
         )
     except review_store.InvalidDecision as exc:
         raise UserError(str(exc)) from None
     finally:
         conn.close()
     click.echo(
-        f"decision #{saved.id}: {day} {theme} {decision} by {saved.reviewer}; the review sensor applies it"
+        f"decision #{saved.id}: {saved.partition_date} {theme} {decision} by {saved.reviewer}; "
+        "the review sensor applies it"
     )
 
 
@@ -252,6 +242,19 @@ def review_list(day: str | None, theme: str | None, limit: int) -> None:
             f"#{row.id:<5} {row.partition_date} {row.theme:16} {row.decision:9} by {row.reviewer:12} "
             f"{row.decided_at:%Y-%m-%d %H:%M} {row.note or ''}"
         )
+
+
+@review.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+def review_serve(host: str, port: int) -> None:
+    """Start the review page; reviewers sign in with a token from SHORTVID_REVIEW_TOKENS."""
+    from shortvid_assets.review_app import ReviewAppConfigError, serve
+
+    try:
+        serve(host=host, port=port)
+    except ReviewAppConfigError as exc:
+        raise UserError(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -4,20 +4,35 @@
 decision, and the latest decision of a partition (date × theme) is the one that counts. Any
 SQL client may insert rows; the triggers installed by `ensure_schema` keep the columns the
 sensor relies on trustworthy.
+
+A decision judges one render: `video_sha256` is the SHA-256 of the MP4 the reviewer saw. A
+partition re-rendered later (new script, new voice) gets a new file in output/review/, and a
+decision about the older render must not approve the new one unseen: `review_status` applies
+only the latest decision whose hash matches the current file (or that has no hash, as rows
+typed by hand in a SQL client may). A byte-identical re-render keeps its decision, which is
+right: the reviewer saw exactly those bytes.
+
+`submit_decision` is the one validation every writer in shortvid goes through (CLI, review
+page): a known theme, a date inside the partitions, a composed video on disk, a reviewer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import psycopg2
 import psycopg2.extensions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from shortvid_assets.resources.paths import ShortvidPaths
 
 DECISIONS = ("approved", "rejected")
 Decision = Literal["approved", "rejected"]
@@ -25,7 +40,9 @@ Decision = Literal["approved", "rejected"]
 # Any constant: serialises concurrent schema migrations across processes.
 _SCHEMA_LOCK_KEY = 0x5F5D_0001
 
-_COLUMNS = "id, partition_date, theme, video_path, decision, reviewer, note, decided_at, created_xid::text"
+_COLUMNS = "id, partition_date, theme, video_path, video_sha256, decision, reviewer, note, decided_at, created_xid::text"
+_THEME_SLUG = re.compile(r"^[a-z0-9-]+$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class InvalidDecision(ValueError):
@@ -45,6 +62,7 @@ class ReviewDecision(BaseModel):
     partition_date: dt.date
     theme: str
     video_path: str | None
+    video_sha256: str | None = Field(description="SHA-256 of the MP4 the decision judges; None: any render.")
     decision: Decision
     reviewer: str
     note: str | None
@@ -83,6 +101,7 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     partition_date date NOT NULL,
     theme text NOT NULL,
     video_path text,
+    video_sha256 text,
     decision text NOT NULL,
     reviewer text NOT NULL,
     note text,
@@ -93,6 +112,7 @@ CREATE TABLE IF NOT EXISTS review_decisions (
 
 _ADD_COLUMNS = {
     "video_path": "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS video_path text",
+    "video_sha256": "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS video_sha256 text",
     "note": "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS note text",
     "decided_at": (
         "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS decided_at timestamptz NOT NULL DEFAULT now()"
@@ -113,6 +133,10 @@ _CONSTRAINTS = {
     "review_decisions_reviewer_check": (
         "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_reviewer_check "
         "CHECK (btrim(reviewer) <> '') NOT VALID"
+    ),
+    "review_decisions_video_sha256_check": (
+        "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_video_sha256_check "
+        "CHECK (video_sha256 ~ '^[0-9a-f]{64}$') NOT VALID"
     ),
 }
 
@@ -252,6 +276,103 @@ def _row_to_decision(row: tuple) -> ReviewDecision:
     return ReviewDecision.model_validate(dict(zip(keys, row, strict=True)))
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as 64 lowercase hex digits."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_video(paths: ShortvidPaths, partition_date: str, theme: str) -> Path | None:
+    """The partition's composed MP4 in output/review, approved or rejected; None when there is none."""
+    from shortvid_assets.resources.paths import REVIEW_FOLDERS
+
+    for folder in REVIEW_FOLDERS:
+        video = paths.review_file(folder, partition_date, theme, "mp4")
+        if video.is_file():
+            return video
+    return None
+
+
+def _check_partition_date(value: dt.date | str) -> dt.date:
+    """A date inside the daily partitions (their start .. today, UTC)."""
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidDecision(
+            f"invalid date {str(value)!r}: write it as YYYY-MM-DD, e.g. 2026-11-24"
+        ) from None
+    from shortvid_assets.partitions import daily_partitions  # dagster import only where it is needed
+
+    first = daily_partitions.start.date()
+    today = dt.datetime.now(dt.UTC).date()
+    if not first <= day <= today:
+        raise InvalidDecision(
+            f"date {day} is outside the daily partitions ({first} .. {today}, UTC): no video can exist for it"
+        )
+    return day
+
+
+def submit_decision(
+    conn: psycopg2.extensions.connection,
+    paths: ShortvidPaths,
+    *,
+    partition_date: dt.date | str,
+    theme: str,
+    decision: str,
+    reviewer: str,
+    note: str | None = None,
+    expected_sha256: str | None = None,
+) -> ReviewDecision:
+    """Validate a reviewer's decision against the themes and output folders, then record it.
+
+    The one validation shared by every writer (CLI, review page): bad input raises
+    `InvalidDecision` here, at write time, so the sensor never meets a decision it must skip.
+    `expected_sha256` is the hash of the video the reviewer watched (the page sends it): a
+    re-render in the meantime refuses the decision instead of applying it to unseen bytes.
+    """
+    from shortvid_assets.domain.themes import ThemeConfigError
+
+    if not reviewer or not reviewer.strip():
+        raise InvalidDecision("The reviewer is empty; say who decided (a name or e-mail).")
+    if decision not in DECISIONS:
+        raise InvalidDecision(
+            f"Decision {decision!r} is not one of {', '.join(DECISIONS)}; pass one of those."
+        )
+    day = _check_partition_date(partition_date)
+    try:
+        themes = paths.themes()
+    except ThemeConfigError as err:
+        raise InvalidDecision(str(err)) from None
+    if theme not in themes:
+        known = ", ".join(sorted(themes)) or "none"
+        raise InvalidDecision(f"unknown theme {theme!r}; known themes: {known} (from {paths.themes_file})")
+    video = find_video(paths, day.isoformat(), theme)
+    if video is None:
+        raise InvalidDecision(
+            f"no composed video for {day} {theme} in {paths.output_dir}: run "
+            f"`shortvid run --date {day} --theme {theme}` first"
+        )
+    sha256 = file_sha256(video)
+    if expected_sha256 is not None and expected_sha256 != sha256:
+        raise InvalidDecision(
+            f"the video for {day} {theme} was re-rendered since you opened it; reload the page and watch "
+            "the new render before deciding"
+        )
+    return record_decision(
+        conn,
+        partition_date=day,
+        theme=theme,
+        decision=decision,
+        reviewer=reviewer,
+        note=(note or "").strip() or None,
+        video_path=video,
+        video_sha256=sha256,
+    )
+
+
 def record_decision(
     conn: psycopg2.extensions.connection,
     *,
@@ -261,8 +382,9 @@ def record_decision(
     reviewer: str,
     note: str | None = None,
     video_path: str | Path,
+    video_sha256: str | None = None,
 ) -> ReviewDecision:
-    """Insert one decision and return the stored row; the caller has checked the video and theme exist."""
+    """Insert one decision as given and return the stored row; `submit_decision` validates it first."""
     if decision not in DECISIONS:
         raise InvalidDecision(
             f"Decision {decision!r} is not one of {', '.join(DECISIONS)}; pass one of those."
@@ -273,6 +395,10 @@ def record_decision(
         raise InvalidDecision("The theme is empty; pass the theme slug of the video's partition.")
     if not str(video_path).strip():
         raise InvalidDecision("The video path is empty; pass the path of the video this decision judges.")
+    if video_sha256 is not None and not _SHA256.match(video_sha256):
+        raise InvalidDecision(
+            f"video_sha256 {video_sha256[:80]!r} is not 64 lowercase hex digits (a SHA-256)."
+        )
     try:
         partition_date = dt.date.fromisoformat(str(partition_date))
     except ValueError:
@@ -281,22 +407,32 @@ def record_decision(
         ) from None
     with _transaction(conn) as cur:
         cur.execute(
-            "INSERT INTO review_decisions (partition_date, theme, video_path, decision, reviewer, note) "
-            f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-            (partition_date, theme, str(video_path), decision, reviewer.strip(), note),
+            "INSERT INTO review_decisions "
+            "(partition_date, theme, video_path, video_sha256, decision, reviewer, note) "
+            f"VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            (partition_date, theme, str(video_path), video_sha256, decision, reviewer.strip(), note),
         )
         return _row_to_decision(cur.fetchone())
 
 
 def latest_decision(
-    conn: psycopg2.extensions.connection, partition_date: dt.date | str, theme: str
+    conn: psycopg2.extensions.connection,
+    partition_date: dt.date | str,
+    theme: str,
+    *,
+    video_sha256: str | None = None,
 ) -> ReviewDecision | None:
-    """The decision that counts for a partition: the latest `decided_at`, then the highest id."""
+    """The decision that counts for a partition: the latest `decided_at`, then the highest id.
+
+    With `video_sha256`, only decisions about that render (or about no render in particular)
+    count: the decision to apply to the file that is there now.
+    """
     with _transaction(conn) as cur:
         cur.execute(
-            f"SELECT {_COLUMNS} FROM review_decisions WHERE partition_date = %s AND theme = %s "
+            f"SELECT {_COLUMNS} FROM review_decisions WHERE partition_date = %(date)s AND theme = %(theme)s "
+            "AND (%(sha)s::text IS NULL OR video_sha256 IS NULL OR video_sha256 = %(sha)s::text) "
             "ORDER BY decided_at DESC, id DESC LIMIT 1",
-            (partition_date, theme),
+            {"date": partition_date, "theme": theme, "sha": video_sha256},
         )
         row = cur.fetchone()
     return _row_to_decision(row) if row else None
@@ -335,10 +471,47 @@ def decision_history(
 
 
 # The sensor's scan (an index range scan on created_xid); parameters `xmin` (text) and `seen` (ids).
-NEW_DECISIONS_SQL = (
-    f"SELECT {_COLUMNS} FROM review_decisions "
-    "WHERE created_xid >= %(xmin)s::text::xid8 AND NOT (id = ANY(%(seen)s::bigint[])) ORDER BY id"
+_NEW_ROWS = (
+    "FROM review_decisions WHERE created_xid >= %(xmin)s::text::xid8 AND NOT (id = ANY(%(seen)s::bigint[]))"
 )
+NEW_DECISIONS_SQL = f"SELECT {_COLUMNS} {_NEW_ROWS} ORDER BY id"
+# The same rows folded per partition in the server, so a first tick on a long history moves one
+# row per video to Python, not one per decision.
+MAX_IDS_PER_PARTITION = 20
+NEW_PARTITIONS_SQL = (
+    "SELECT partition_date, theme, count(*), max(id), "
+    f"(array_agg(id ORDER BY id DESC))[1:{MAX_IDS_PER_PARTITION}] "
+    f"{_NEW_ROWS} GROUP BY partition_date, theme ORDER BY max(id)"
+)
+
+
+class PartitionDecisions(BaseModel):
+    """The new decisions of one partition found by one read: how many, and the newest ids."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partition_date: dt.date
+    theme: str
+    count: int = Field(ge=1)
+    max_id: int
+    ids: list[int] = Field(description=f"The newest ids, at most {MAX_IDS_PER_PARTITION}, newest first.")
+
+
+def _read_since(
+    conn: psycopg2.extensions.connection, cursor: str | None, query: str
+) -> tuple[list[tuple], str]:
+    """Run `query` over the rows committed since `cursor` in one snapshot; its rows and the next cursor."""
+    previous = DecisionCursor.parse(cursor)
+    with _transaction(conn, snapshot_read=True) as cur:
+        # The first statement fixes the transaction's snapshot; the SELECTs below see the same one.
+        cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        xmin = int(cur.fetchone()[0])
+        cur.execute(query, {"xmin": str(previous.xmin), "seen": previous.seen})
+        rows = cur.fetchall()
+        # Rows at or above the new xmin may include some read before this call: keep them all.
+        cur.execute("SELECT id FROM review_decisions WHERE created_xid >= %s::text::xid8", (str(xmin),))
+        seen = [row[0] for row in cur.fetchall()]
+    return rows, DecisionCursor(xmin=xmin, seen=seen).serialize()
 
 
 def read_new_decisions(
@@ -363,19 +536,23 @@ def read_new_decisions(
     one — unless a writing transaction is left open for a long time. The scan uses the index
     on `created_xid`, so its cost follows the new rows, not the table's size.
 
+    A read that fails (server down, connection lost) raises before a cursor is returned, so
+    the caller keeps its old cursor and the next read returns the same rows again.
+
     Returns the decisions and the new cursor (JSON; pass it back next time).
     """
-    previous = DecisionCursor.parse(cursor)
-    with _transaction(conn, snapshot_read=True) as cur:
-        # The first statement fixes the transaction's snapshot; the SELECT below sees the same one.
-        cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-        xmin = int(cur.fetchone()[0])
-        cur.execute(NEW_DECISIONS_SQL, {"xmin": str(previous.xmin), "seen": previous.seen})
-        rows = [_row_to_decision(row) for row in cur.fetchall()]
-        # Rows at or above the new xmin may include some read before this call: keep them all.
-        cur.execute(
-            "SELECT id FROM review_decisions WHERE created_xid >= %s::text::xid8",
-            (str(xmin),),
-        )
-        seen = [row[0] for row in cur.fetchall()]
-    return rows, DecisionCursor(xmin=xmin, seen=seen).serialize()
+    rows, next_cursor = _read_since(conn, cursor, NEW_DECISIONS_SQL)
+    return [_row_to_decision(row) for row in rows], next_cursor
+
+
+def read_new_partitions(
+    conn: psycopg2.extensions.connection, cursor: str | None
+) -> tuple[list[PartitionDecisions], str]:
+    """The same exactly-once read as `read_new_decisions`, folded to one entry per partition.
+
+    Entries come oldest first (by their newest id). This is what the sensor uses: it needs one
+    run per video, and the run itself reads the decision that counts.
+    """
+    rows, next_cursor = _read_since(conn, cursor, NEW_PARTITIONS_SQL)
+    keys = PartitionDecisions.model_fields.keys()
+    return [PartitionDecisions.model_validate(dict(zip(keys, row, strict=True))) for row in rows], next_cursor

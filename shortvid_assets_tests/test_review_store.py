@@ -18,6 +18,7 @@ import pytest
 from shortvid_assets import postgres
 from shortvid_assets.review_store import (
     NEW_DECISIONS_SQL,
+    NEW_PARTITIONS_SQL,
     DecisionCursor,
     InvalidCursor,
     InvalidDecision,
@@ -27,6 +28,7 @@ from shortvid_assets.review_store import (
     latest_decision,
     list_decisions,
     read_new_decisions,
+    read_new_partitions,
     record_decision,
 )
 
@@ -77,6 +79,7 @@ ALL_COLUMNS = {
     "partition_date",
     "theme",
     "video_path",
+    "video_sha256",
     "decision",
     "reviewer",
     "note",
@@ -170,7 +173,13 @@ def test_ensure_schema_migrates_an_older_table(review_db_url: str) -> None:
         assert _schema(conn)[0] == ALL_COLUMNS
         old = latest_decision(conn, "2025-03-13", "tea")
         assert old is not None
-        assert (old.decision, old.reviewer, old.note, old.video_path) == ("rejected", "bo", "too dark", None)
+        assert (old.decision, old.reviewer, old.note, old.video_path, old.video_sha256) == (
+            "rejected",
+            "bo",
+            "too dark",
+            None,
+            None,
+        )
         new = _record(conn, "approved")
         assert new.video_path == "output/review/2025-03-14/coffee.mp4"
         rows, _ = read_new_decisions(conn, None)
@@ -232,6 +241,7 @@ def test_latest_decision_prefers_later_decided_at_over_higher_id(review_conn: Co
         ({"theme": ""}, "theme is empty"),
         ({"video_path": ""}, "video path is empty"),
         ({"partition_date": "14/03/2025"}, "YYYY-MM-DD"),
+        ({"video_sha256": "ABC"}, "64 lowercase hex"),
     ],
 )
 def test_invalid_decisions_are_rejected_and_nothing_is_written(
@@ -428,6 +438,162 @@ def test_read_of_new_rows_among_a_thousand_is_fast_and_uses_the_xid_index(review
     state = DecisionCursor.parse(cursor)
     with review_conn.cursor() as cur:
         cur.execute("EXPLAIN " + NEW_DECISIONS_SQL, {"xmin": str(state.xmin), "seen": state.seen})
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    review_conn.rollback()
+    assert "review_decisions_created_xid_idx" in plan, plan
+
+
+# --- renders: a decision judges the bytes it names -------------------------------------------------
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+def test_latest_decision_for_a_render_ignores_decisions_about_other_renders(review_conn: Conn) -> None:
+    old_render = _record(review_conn, "approved")
+    record_decision(
+        review_conn,
+        partition_date=DAY,
+        theme="coffee",
+        decision="rejected",
+        reviewer="bo",
+        video_path="x.mp4",
+        video_sha256=SHA_A,
+    )
+    on_a = latest_decision(review_conn, DAY, "coffee", video_sha256=SHA_A)
+    assert on_a is not None and on_a.decision == "rejected" and on_a.video_sha256 == SHA_A
+    # A new render (B) has no decision of its own: only the hash-less one (any render) counts.
+    assert latest_decision(review_conn, DAY, "coffee", video_sha256=SHA_B) == old_render
+    assert latest_decision(review_conn, DAY, "coffee") == on_a
+
+
+def test_the_table_refuses_a_malformed_hash_from_any_sql_client(review_conn: Conn) -> None:
+    with pytest.raises(psycopg2.errors.CheckViolation), review_conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO review_decisions (partition_date, theme, decision, reviewer, video_sha256) "
+            "VALUES (%s, 'coffee', 'approved', 'ana', 'not-a-hash')",
+            (DAY,),
+        )
+    review_conn.rollback()
+    assert _count(review_conn) == 0
+
+
+# --- the grouped read the sensor uses ---------------------------------------------------------------
+
+
+def test_read_new_partitions_folds_decisions_per_video_exactly_once(
+    review_conn: Conn, review_db_url: str
+) -> None:
+    a1 = _record(review_conn, "approved")
+    a2 = _record(review_conn, "rejected", reviewer="bo")
+    t1 = _record(review_conn, "approved", theme="tea")
+    groups, cursor = read_new_partitions(review_conn, None)
+    assert [(g.theme, g.count, g.max_id, g.ids) for g in groups] == [
+        ("coffee", 2, a2.id, [a2.id, a1.id]),
+        ("tea", 1, t1.id, [t1.id]),
+    ]
+    assert read_new_partitions(review_conn, cursor)[0] == []
+
+    slow = postgres.connect(review_db_url)
+    try:
+        with slow.cursor() as cur:  # takes the lower id, commits after a later one was read
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+                "VALUES (%s, 'coffee', 'approved', 'cy') RETURNING id",
+                (DAY,),
+            )
+            (late_id,) = cur.fetchone()
+        fresh = _record(review_conn, "rejected", theme="tea")
+        groups, cursor = read_new_partitions(review_conn, cursor)
+        assert [(g.theme, g.ids) for g in groups] == [("tea", [fresh.id])]
+        slow.commit()
+        groups, cursor = read_new_partitions(review_conn, cursor)
+        assert [(g.theme, g.ids) for g in groups] == [("coffee", [late_id])]
+        assert read_new_partitions(review_conn, cursor)[0] == []
+    finally:
+        slow.close()
+
+
+def test_read_new_partitions_caps_the_ids_it_carries(review_conn: Conn) -> None:
+    from shortvid_assets.review_store import MAX_IDS_PER_PARTITION
+
+    with review_conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+            "SELECT %s, 'coffee', 'approved', 'ana' FROM generate_series(1, 500)",
+            (DAY,),
+        )
+    review_conn.commit()
+    (group,), _ = read_new_partitions(review_conn, None)
+    assert group.count == 500
+    assert len(group.ids) == MAX_IDS_PER_PARTITION and group.ids[0] == group.max_id
+
+
+def test_many_interleaved_writers_each_decision_read_exactly_once(
+    review_conn: Conn, review_db_url: str
+) -> None:
+    """Writers commit in random order while a reader polls: the union of reads is every committed id, once."""
+    import random
+
+    rng = random.Random(7)
+    writers = [postgres.connect(review_db_url) for _ in range(4)]
+    committed: list[int] = []
+    read_ids: list[int] = []
+    cursor = None
+    try:
+        open_ids: dict[int, list[int]] = {i: [] for i in range(len(writers))}
+        for step in range(120):
+            w = rng.randrange(len(writers))
+            action = rng.random()
+            if action < 0.6:
+                with writers[w].cursor() as cur:
+                    cur.execute(
+                        "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+                        "VALUES (%s, %s, 'approved', 'ana') RETURNING id",
+                        (DAY, f"t{step % 5}"),
+                    )
+                    open_ids[w].append(cur.fetchone()[0])
+            elif action < 0.85:
+                writers[w].commit()
+                committed += open_ids[w]
+                open_ids[w] = []
+            else:
+                writers[w].rollback()
+                open_ids[w] = []
+            if step % 3 == 0:
+                rows, cursor = read_new_decisions(review_conn, cursor)
+                read_ids += [r.id for r in rows]
+        for w, conn in enumerate(writers):
+            conn.commit()
+            committed += open_ids[w]
+        rows, cursor = read_new_decisions(review_conn, cursor)
+        read_ids += [r.id for r in rows]
+    finally:
+        for conn in writers:
+            conn.close()
+    assert len(read_ids) == len(set(read_ids)), "a decision was read twice"
+    assert sorted(read_ids) == sorted(committed), "a committed decision was lost"
+    assert len(committed) > 20
+
+
+def test_first_read_of_a_large_history_folds_it_in_the_server(review_conn: Conn) -> None:
+    with review_conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO review_decisions (partition_date, theme, decision, reviewer) "
+            "SELECT DATE '2025-01-01' + (i % 50), 'theme-' || (i % 4), 'approved', 'ana' "
+            "FROM generate_series(1, 50000) AS i"
+        )
+        cur.execute("ANALYZE review_decisions")
+    review_conn.commit()
+    started = time.perf_counter()
+    groups, cursor = read_new_partitions(review_conn, None)
+    elapsed = time.perf_counter() - started
+    assert len(groups) == 100  # (i % 50, i % 4) takes lcm(50, 4) = 100 distinct values
+    assert sum(g.count for g in groups) == 50000
+    assert elapsed < 5.0
+    assert read_new_partitions(review_conn, cursor)[0] == []
+    state = DecisionCursor.parse(cursor)
+    with review_conn.cursor() as cur:
+        cur.execute("EXPLAIN " + NEW_PARTITIONS_SQL, {"xmin": str(state.xmin), "seen": state.seen})
         plan = "\n".join(r[0] for r in cur.fetchall())
     review_conn.rollback()
     assert "review_decisions_created_xid_idx" in plan, plan

@@ -1,0 +1,371 @@
+"""The review page: an ASGI app listing videos awaiting review, with player, script and a decision form.
+
+Security, in short: reviewers sign in with a token from SHORTVID_REVIEW_TOKENS (the name comes
+from the token) and get a signed, HttpOnly, SameSite=Strict session cookie; every form carries
+a CSRF token derived from that session by HMAC, and a POST whose Origin is another site is
+refused; API clients may send `Authorization: Bearer <token>` instead (no cookie, so no CSRF).
+Media are served by (date, theme) only, from the three output folders, after resolving links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import psycopg2
+import psycopg2.extensions
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shortvid_assets import postgres, review_store
+from shortvid_assets.resources.paths import ShortvidPaths
+from shortvid_assets.review_app import catalog
+from shortvid_assets.review_app.auth import SESSION_TTL_S, Reviewers, Signer
+from shortvid_assets.review_app.templates import render
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "shortvid_review_session"
+LOGIN_CSRF_COOKIE = "shortvid_review_login_csrf"
+MAX_NOTE_CHARS = 2000
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts.
+    "referrer-policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class ReviewAppSettings:
+    """Everything the page needs: where the files are, the database, who may review, the signing key."""
+
+    paths: ShortvidPaths
+    database_url: str
+    reviewers: Reviewers
+    signer: Signer
+    session_ttl_s: int = SESSION_TTL_S
+
+
+@dataclass(frozen=True)
+class Identity:
+    reviewer: str
+    session_cookie: str | None  # None when authenticated by a bearer token
+
+
+class _Database:
+    """Opens one connection per request; the schema is ensured on the first successful one."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._schema_ready = False
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[psycopg2.extensions.connection]:
+        conn = postgres.connect(self.url)
+        try:
+            if not self._schema_ready:
+                review_store.ensure_schema(conn)
+                self._schema_ready = True
+            yield conn
+        finally:
+            conn.close()
+
+
+def _page(html: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def create_app(settings: ReviewAppSettings) -> Starlette:
+    """The review page as an ASGI app."""
+    paths, reviewers, signer = settings.paths, settings.reviewers, settings.signer
+    database = _Database(settings.database_url)
+
+    def identity(request: Request) -> Identity | None:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            name = reviewers.reviewer_for(header[7:].strip())
+            return Identity(reviewer=name, session_cookie=None) if name else None
+        cookie = request.cookies.get(SESSION_COOKIE)
+        session = signer.read_session(cookie)
+        if session is None or not reviewers.still_valid(session):
+            return None
+        return Identity(reviewer=session.reviewer, session_cookie=cookie)
+
+    def same_origin(request: Request) -> bool:
+        origin = request.headers.get("origin")
+        if origin is None:  # not sent by every client; the CSRF token still has to match
+            return True
+        parts = urlsplit(origin)
+        return parts.scheme == request.url.scheme and parts.netloc == request.headers.get("host", "")
+
+    def csrf_ok(request: Request, who: Identity, form_token: str | None) -> bool:
+        if who.session_cookie is None:  # bearer token: a browser never adds that header by itself
+            return True
+        return same_origin(request) and signer.check_csrf(who.session_cookie, form_token)
+
+    def common(who: Identity) -> dict[str, object]:
+        csrf = signer.csrf_token(who.session_cookie) if who.session_cookie else ""
+        return {"reviewer": who.reviewer, "csrf_token": csrf}
+
+    def to_login() -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    def unavailable(err: Exception, who: Identity | None) -> HTMLResponse:
+        context = common(who) if who else {}
+        return _page(
+            render("message.html", heading="The review database is unavailable", message=str(err), **context),
+            status=503,
+        )
+
+    # --- sign in / out -----------------------------------------------------------------------------
+
+    async def login_form(request: Request) -> Response:
+        token = secrets.token_urlsafe(24)
+        response = _page(render("login.html", login_csrf=token, error=None))
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
+        return response
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        presented = str(form.get("csrf_token", ""))
+        if not (expected and same_origin(request) and secrets.compare_digest(expected, presented)):
+            return PlainTextResponse("The sign-in form expired; open /login again.", status_code=403)
+        token = str(form.get("token", ""))
+        name = reviewers.reviewer_for(token)
+        if name is None:
+            logger.warning("review page: a sign-in with an unknown token from %s", request.client)
+            fresh = secrets.token_urlsafe(24)
+            response = _page(render("login.html", login_csrf=fresh, error="Unknown token."), status=401)
+            response.set_cookie(
+                LOGIN_CSRF_COOKIE,
+                fresh,
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
+            return response
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            signer.session_cookie(name, reviewers.fingerprint(token), ttl_s=settings.session_ttl_s),
+            max_age=settings.session_ttl_s,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE)
+        return response
+
+    async def logout(request: Request) -> Response:
+        who = identity(request)
+        form = await request.form()
+        if who is not None and not csrf_ok(request, who, str(form.get("csrf_token", ""))):
+            return PlainTextResponse("Invalid CSRF token.", status_code=403)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    # --- pages ---------------------------------------------------------------------------------------
+
+    def _index_context() -> dict[str, object]:
+        entries = catalog.list_videos(paths)
+        awaiting = [e for e in entries if e.folder == "review"]
+        decided = [e for e in entries if e.folder != "review"]
+        cards = []
+        if awaiting:
+            with database.connect() as conn:
+                for e in awaiting:
+                    cards.append(
+                        {
+                            "entry": e,
+                            "plan": catalog.read_script(paths, e.day, e.theme),
+                            "cost": _cost_text(catalog.read_cost(conn, e.day, e.theme)),
+                            "thumbnail": catalog.media_file(paths, e.day, e.theme, "jpg") is not None,
+                            "latest": review_store.latest_decision(conn, e.day, e.theme),
+                        }
+                    )
+        return {
+            "awaiting": cards,
+            "decided": [{"entry": e} for e in decided],
+        }
+
+    async def index(request: Request) -> Response:
+        who = identity(request)
+        if who is None:
+            return to_login()
+        try:
+            context = await run_in_threadpool(_index_context)
+        except postgres.DatabaseUnavailable as err:
+            return unavailable(err, who)
+        return _page(render("index.html", **context, **common(who)))
+
+    def _video_context(day: str, theme: str) -> dict[str, object] | None:
+        entry = catalog.find_entry(paths, day, theme)
+        if entry is None:
+            return None
+        video = catalog.media_file(paths, day, theme, "mp4")
+        if video is None:
+            return None
+        with database.connect() as conn:
+            history = review_store.decision_history(conn, day, theme)
+            cost = catalog.read_cost(conn, day, theme)
+        return {
+            "entry": entry,
+            "plan": catalog.read_script(paths, day, theme),
+            "cost": _cost_text(cost),
+            "thumbnail": catalog.media_file(paths, day, theme, "jpg") is not None,
+            "sha256": review_store.file_sha256(video),
+            "history": history,
+        }
+
+    def _not_found(who: Identity, day: str, theme: str) -> HTMLResponse:
+        return _page(
+            render(
+                "message.html",
+                heading="No such video",
+                message=f"There is no composed video for {day} {theme} in the output folders.",
+                **common(who),
+            ),
+            status=404,
+        )
+
+    async def video_page(request: Request) -> Response:
+        who = identity(request)
+        if who is None:
+            return to_login()
+        day, theme = request.path_params["day"], request.path_params["theme"]
+        try:
+            context = await run_in_threadpool(_video_context, day, theme)
+        except postgres.DatabaseUnavailable as err:
+            return unavailable(err, who)
+        if context is None:
+            return _not_found(who, day, theme)
+        recorded = request.query_params.get("recorded", "")
+        flash = (
+            f"Decision #{recorded} recorded; the review sensor files the video within a minute."
+            if recorded.isdigit()
+            else None
+        )
+        return _page(render("video.html", **context, **common(who), flash=flash, error=None))
+
+    async def decide(request: Request) -> Response:
+        who = identity(request)
+        if who is None:
+            return PlainTextResponse("Sign in first: no valid session or bearer token.", status_code=401)
+        form = await request.form()
+        if not csrf_ok(request, who, str(form.get("csrf_token", ""))):
+            return PlainTextResponse("Invalid CSRF token: reload the page and try again.", status_code=403)
+        day, theme = request.path_params["day"], request.path_params["theme"]
+        note = str(form.get("note", ""))
+        sha256 = str(form.get("video_sha256", "")) or None
+
+        def write() -> review_store.ReviewDecision:
+            if len(note) > MAX_NOTE_CHARS:
+                raise review_store.InvalidDecision(f"The note is longer than {MAX_NOTE_CHARS} characters.")
+            with database.connect() as conn:
+                return review_store.submit_decision(
+                    conn,
+                    paths,
+                    partition_date=day,
+                    theme=theme,
+                    decision=str(form.get("decision", "")),
+                    reviewer=who.reviewer,
+                    note=note,
+                    expected_sha256=sha256,
+                )
+
+        try:
+            saved = await run_in_threadpool(write)
+        except postgres.DatabaseUnavailable as err:
+            return unavailable(err, who)
+        except review_store.InvalidDecision as err:
+            if who.session_cookie is None:
+                return PlainTextResponse(str(err), status_code=400)
+            context = await run_in_threadpool(_video_context, day, theme)
+            if context is None:
+                return _page(
+                    render("message.html", heading="Decision refused", message=str(err), **common(who)), 400
+                )
+            return _page(render("video.html", **context, **common(who), flash=None, error=str(err)), 400)
+        logger.info(
+            "review page: decision #%s %s %s %s by %s", saved.id, day, theme, saved.decision, who.reviewer
+        )
+        target = f"/videos/{quote(day)}/{quote(theme)}?recorded={saved.id}"
+        return RedirectResponse(target, status_code=303)
+
+    async def media(request: Request) -> Response:
+        if identity(request) is None:
+            return PlainTextResponse("Sign in first.", status_code=401)
+        day = request.path_params["day"]
+        theme, _, ext = request.path_params["name"].rpartition(".")
+        found = catalog.media_file(paths, day, theme, ext)
+        if found is None:
+            return PlainTextResponse("Not found.", status_code=404)
+        return FileResponse(
+            found, media_type=catalog.MEDIA_TYPES[ext], headers={"cache-control": "private, no-cache"}
+        )
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/login", login_form, methods=["GET"]),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/videos/{day}/{theme}", video_page, methods=["GET"]),
+            Route("/videos/{day}/{theme}/decision", decide, methods=["POST"]),
+            Route("/media/{day}/{name}", media, methods=["GET", "HEAD"]),
+            Route("/healthz", healthz),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+    )
+
+    return app
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the security headers to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _cost_text(cost: float | None) -> str:
+    return "n/a" if cost is None else f"${cost:.4f}"

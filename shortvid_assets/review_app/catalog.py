@@ -1,0 +1,115 @@
+"""What the review page shows: the videos in the output folders, their scripts and costs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import psycopg2.extensions
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shortvid_assets.domain.models import VideoPlan
+from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
+
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+THEME = re.compile(r"^[a-z0-9-]{1,64}$")
+_VIDEO_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})_(?P<theme>[a-z0-9-]{1,64})\.mp4$")
+MEDIA_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
+
+
+class VideoEntry(BaseModel):
+    """One composed video in an output folder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: str
+    theme: str
+    folder: str
+
+    @property
+    def status(self) -> str:
+        return {"review": "awaiting review"}.get(self.folder, self.folder)
+
+
+def is_partition(day: str, theme: str) -> bool:
+    """True for a well-formed date and theme slug (nothing else ever reaches the file system)."""
+    if not (DAY.match(day) and THEME.match(theme)):
+        return False
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
+def list_videos(paths: ShortvidPaths) -> list[VideoEntry]:
+    """Every composed video in output/review, approved and rejected; newest date first."""
+    found = []
+    for folder in REVIEW_FOLDERS:
+        directory = Path(paths.output_dir) / folder
+        if not directory.is_dir():
+            continue
+        for item in directory.iterdir():
+            match = _VIDEO_NAME.match(item.name)
+            if match and item.is_file() and is_partition(match["day"], match["theme"]):
+                found.append(VideoEntry(day=match["day"], theme=match["theme"], folder=folder))
+    return sorted(found, key=lambda v: (v.day, v.theme), reverse=True)
+
+
+def find_entry(paths: ShortvidPaths, day: str, theme: str) -> VideoEntry | None:
+    """The video of one partition, wherever it is filed."""
+    if not is_partition(day, theme):
+        return None
+    for folder in REVIEW_FOLDERS:
+        if paths.review_file(folder, day, theme, "mp4").is_file():
+            return VideoEntry(day=day, theme=theme, folder=folder)
+    return None
+
+
+def media_file(paths: ShortvidPaths, day: str, theme: str, ext: str) -> Path | None:
+    """The MP4 or thumbnail of a partition, only if it really lies inside an output folder.
+
+    The name is built from a validated date and slug, never from the request path; the
+    resolved file (symlinks followed) must still be a regular file directly inside one of the
+    three output folders, so a link planted there cannot expose anything else.
+    """
+    if ext not in MEDIA_TYPES or not is_partition(day, theme):
+        return None
+    for folder in REVIEW_FOLDERS:
+        candidate = paths.review_file(folder, day, theme, ext)
+        if not candidate.is_file():
+            continue
+        resolved = candidate.resolve()
+        allowed = (Path(paths.output_dir) / folder).resolve()
+        if resolved.parent == allowed and resolved.is_file():
+            return resolved
+    return None
+
+
+def read_script(paths: ShortvidPaths, day: str, theme: str) -> VideoPlan | None:
+    """The production plan from data/video_script/<date>/<theme>.json, or None if missing or unreadable."""
+    path = paths.per_theme("video_script", day, theme, "json")
+    try:
+        return VideoPlan.model_validate_json(path.read_text())
+    except (OSError, ValidationError):
+        return None
+
+
+def read_cost(conn: psycopg2.extensions.connection, day: str, theme: str) -> float | None:
+    """USD spent on the video (every paid call of every attempt) from the `generation_log` table, if any.
+
+    None when the table does not exist or has no row for this video: the page shows "n/a".
+    """
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('generation_log') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            conn.rollback()
+            return None
+        cur.execute(
+            "SELECT count(*), coalesce(sum(cost_usd), 0) FROM generation_log WHERE date = %s AND theme = %s",
+            (day, theme),
+        )
+        count, total = cur.fetchone()
+    conn.rollback()
+    return float(total) if count else None
