@@ -257,5 +257,14 @@ def review_serve(host: str, port: int) -> None:
         raise UserError(str(exc)) from None
 
 
+def _register_command_modules() -> None:
+    """Commands that live in their own modules, next to the code they drive."""
+    from shortvid_assets.cli_log import log
+
+    main.add_command(log)
+
+
+_register_command_modules()
+
 if __name__ == "__main__":
     main()
