@@ -332,3 +332,16 @@ def test_the_composed_video_in_the_data_folder_is_not_served(client, space) -> N
     inside_data.write_bytes(b"data-folder video")
     sign_in(client)
     assert client.get(f"/media/{DAY}/other.mp4").status_code == 404
+
+
+def test_review_serve_refuses_to_start_without_tokens(space) -> None:
+    from click.testing import CliRunner
+
+    from shortvid_assets.cli import main
+
+    env = {"SHORTVID_REVIEW_TOKENS": "", "SHORTVID_DATABASE_URL": space.db_url}
+    out = CliRunner().invoke(main, ["review", "serve"], env=env)
+    assert out.exit_code == 2
+    assert "No reviewer tokens: set SHORTVID_REVIEW_TOKENS" in out.output
+    bad = CliRunner().invoke(main, ["review", "serve"], env={**env, "SHORTVID_REVIEW_TOKENS": "maya"})
+    assert bad.exit_code == 2 and "entry 1 is not name:token" in bad.output
