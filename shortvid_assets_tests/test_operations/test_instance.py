@@ -37,6 +37,7 @@ def test_project_instance_config(site):
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
         assert not instance.run_retries_retry_on_asset_or_op_failure
         assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 60
 
 
 def test_materializations_land_in_the_postgres_database(site):
