@@ -34,6 +34,10 @@ PLATFORMS: tuple[Platform, ...] = ("youtube", "tiktok")
 collection_retry = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+# The report may call an LLM (style classification); failures of its own input are not retried.
+report_retry = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 def analysis_window_hours() -> float:
@@ -247,6 +251,7 @@ def _window_for(paths: ShortvidPaths, day: date, hours: float) -> analysis.Analy
     partitions_def=daily_partitions,
     group_name="trends",
     deps=[trends],
+    retry_policy=report_retry,
     pool="openai",
     check_specs=[dg.AssetCheckSpec(REPORT_MATCHES_INPUT, asset="trend_report", blocking=True)],
     kinds={"pandas", "json"},
@@ -254,9 +259,13 @@ def _window_for(paths: ShortvidPaths, day: date, hours: float) -> analysis.Analy
 def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths, style_classifier: StyleClassifier):
     """The day's trend report: velocity, styles, hooks and patterns of the top performers (ANLYS-5)."""
     day = date.fromisoformat(context.partition_key)
-    window = _window_for(paths, day, analysis_window_hours())
-    snapshots, days = load_window(paths, day, window)
-    data = analysis.window_trends(snapshots, window)
+    try:
+        window = _window_for(paths, day, analysis_window_hours())
+        snapshots, days = load_window(paths, day, window)
+        data = analysis.window_trends(snapshots, window)
+    except (FileNotFoundError, ValueError) as exc:
+        # Missing trends or a bad setting: retrying the same input cannot help.
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(
         f"analyzing {len(data)} trends collected {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC "
         f"(days read: {', '.join(days)}); styles by {style_classifier.describe()}"

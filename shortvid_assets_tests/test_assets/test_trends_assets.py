@@ -294,7 +294,9 @@ def test_a_bad_window_setting_fails_the_report_with_the_variable_named(instance,
     assert materialized(result) == {"youtube_trends", "tiktok_trends", "trends"}
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "trend_report"
-    assert (
-        "SHORTVID_ANALYSIS_WINDOW_HOURS='a day' is not a number of hours"
-        in failure.step_failure_data.error.to_string()
-    )
+    description = failure.step_failure_data.user_failure_data.description
+    assert "SHORTVID_ANALYSIS_WINDOW_HOURS='a day' is not a number of hours" in description
+    starts = [
+        e for e in result.all_events if e.event_type_value == "STEP_START" and e.step_key == "trend_report"
+    ]
+    assert len(starts) == 1  # a bad setting is not retried
