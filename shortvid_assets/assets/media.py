@@ -7,16 +7,42 @@ from pathlib import Path
 
 import dagster as dg
 
-from shortvid_assets.assets.content import read_plan, video_script, voiceover
-from shortvid_assets.domain.captions import caption_cues_from_words, overlay_cues, render_caption_png
-from shortvid_assets.domain.files import atomic_path
+from shortvid_assets.assets.content import read_plan, read_scene_durations, video_script, voiceover
+from shortvid_assets.domain.captions import CaptionImage, render_caption_track
+from shortvid_assets.domain.files import atomic_path, write_text_atomic
 from shortvid_assets.domain.models import WordTiming
-from shortvid_assets.domain.probe import probe_media
+from shortvid_assets.domain.probe import (
+    MediaInfo,
+    QualityCheck,
+    check_audio,
+    check_black,
+    check_captions_safe_zone,
+    check_duration,
+    check_format,
+    check_loudness,
+    probe_media,
+)
 from shortvid_assets.domain.render import RenderSpec, render_video
 from shortvid_assets.partitions import date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
 from shortvid_assets.resources.video_format import VideoFormat
-from shortvid_assets.resources.visuals import VisualProvider
+from shortvid_assets.resources.visuals import SceneClip, VisualProvider
+
+# Asset checks on composed_video (issue 6); names are part of the UI and of `dagster asset check` history.
+CHECK_FORMAT = "format_as_configured"
+CHECK_DURATION = "duration_matches_plan"
+CHECK_AUDIO = "audio_present_and_audible"
+CHECK_LOUDNESS = "loudness_on_target"
+CHECK_BLACK = "no_long_black_run"
+CHECK_CAPTIONS = "captions_in_safe_zone"
+DURATION_TOLERANCE_S = 0.5
+LOUDNESS_TOLERANCE_LU = 1.0
+MAX_BLACK_S = 1.0
+CLIPS_MANIFEST = "clips.json"  # one SceneClip per scene: path, provider, credit, cost, in-graph recipe
+
+visual_retry = dg.RetryPolicy(
+    max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 @dg.asset(
@@ -25,6 +51,7 @@ from shortvid_assets.resources.visuals import VisualProvider
     deps=[video_script],
     pool="render",
     kinds={"mp4"},
+    retry_policy=visual_retry,
 )
 def scene_clips(
     context: dg.AssetExecutionContext,
@@ -32,32 +59,60 @@ def scene_clips(
     video_format: VideoFormat,
     paths: ShortvidPaths,
 ):
-    """One MP4 clip per scene of the plan, 2–4 s each (VIDEO-1, VIDEO-3, VIDEO-4)."""
+    """One MP4 clip per scene of the plan, 2–4 s each, with credits for stock footage (VIDEO-1, VIDEO-3, VIDEO-4)."""
     day, slug = split_date_theme(context)
     plan = read_plan(paths, day, slug)
     folder = paths.scene_dir(day, slug)
-    clips = []
+    clips: list[SceneClip] = []
     for scene in plan.scenes:
         out = folder / f"scene-{scene.number:02d}.mp4"
-        visuals.scene_clip(
+        clip = visuals.scene_clip(
             out,
             duration_s=scene.duration_s,
             width=video_format.width,
             height=video_format.height,
+            fps=video_format.fps,
             seed=f"{slug}-{scene.number}",
             prompt=scene.visual_prompt,
         )
-        clips.append(out)
+        clips.append(clip)
         context.log.info(f"scene {scene.number}/{len(plan.scenes)}: {scene.duration_s:.2f}s -> {out.name}")
-    return dg.MaterializeResult(
-        metadata={
-            "provider": visuals.name,
-            "clips": len(clips),
-            "total_s": round(plan.duration_s, 2),
-            "size": f"{video_format.width}x{video_format.height}",
-            "folder": dg.MetadataValue.path(str(folder)),
-        }
-    )
+    credits = [
+        {"scene": s.number, "attribution": c.attribution, "source_url": c.source_url}
+        for s, c in zip(plan.scenes, clips, strict=True)
+        if c.attribution
+    ]
+    write_text_atomic(folder / CLIPS_MANIFEST, json.dumps([c.model_dump() for c in clips], indent=1))
+    metadata: dict[str, object] = {
+        "provider": visuals.name,
+        "clips": len(clips),
+        "total_s": round(plan.duration_s, 2),
+        "size": f"{video_format.width}x{video_format.height}",
+        "folder": dg.MetadataValue.path(str(folder)),
+        "cost_usd": round(sum(c.cost_usd for c in clips), 4),
+    }
+    if credits:
+        metadata["attribution"] = dg.MetadataValue.md(
+            "\n".join(f"- scene {c['scene']}: {c['attribution']}" for c in credits)
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def read_scene_clips(paths: ShortvidPaths, day: str, slug: str, scenes: int) -> list[SceneClip]:
+    """The scene_clips manifest, one entry per scene; stored MP4s alone when it predates the manifest."""
+    folder = paths.scene_dir(day, slug)
+    manifest = folder / CLIPS_MANIFEST
+    if not manifest.exists():
+        return [
+            SceneClip(path=str(folder / f"scene-{n:02d}.mp4"), provider="unknown")
+            for n in range(1, scenes + 1)
+        ]
+    clips = [SceneClip.model_validate(c) for c in json.loads(manifest.read_text())]
+    if len(clips) != scenes:
+        raise ValueError(
+            f"{manifest} lists {len(clips)} clips but the plan has {scenes} scenes: re-materialize scene_clips"
+        )
+    return clips
 
 
 def _progress_logger(context: dg.AssetExecutionContext, step: int = 10):
@@ -83,45 +138,101 @@ def _publish_for_review(paths: ShortvidPaths, day: str, slug: str, video: Path, 
     return target
 
 
+def quality_checks(
+    video: Path,
+    info: MediaInfo,
+    *,
+    video_format: VideoFormat,
+    planned_s: float,
+    captions: list[CaptionImage],
+) -> dict[str, QualityCheck]:
+    """Every composed_video check, by check name (pure of Dagster: measures the file)."""
+    return {
+        CHECK_FORMAT: check_format(
+            info, width=video_format.width, height=video_format.height, fps=video_format.fps
+        ),
+        CHECK_DURATION: check_duration(info, planned_s, DURATION_TOLERANCE_S),
+        CHECK_AUDIO: check_audio(video, info),
+        CHECK_LOUDNESS: check_loudness(video, info, video_format.loudness_lufs, LOUDNESS_TOLERANCE_LU),
+        CHECK_BLACK: check_black(video, MAX_BLACK_S),
+        CHECK_CAPTIONS: check_captions_safe_zone(captions, video_format.width, video_format.height),
+    }
+
+
+def _check_result(name: str, check: QualityCheck) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=check.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=check.description,
+        metadata={k: v for k, v in check.metadata.items() if v is not None},
+    )
+
+
 @dg.asset(
     partitions_def=date_theme_partitions,
     group_name="media",
     deps=[video_script, voiceover, scene_clips],
     pool="render",
     kinds={"ffmpeg", "mp4"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK_FORMAT, asset="composed_video", description="H.264/AAC, yuv420p, size and fps as configured"
+        ),
+        dg.AssetCheckSpec(
+            CHECK_DURATION, asset="composed_video", description="Duration within ±0.5 s of the plan"
+        ),
+        dg.AssetCheckSpec(CHECK_AUDIO, asset="composed_video", description="Audio present and not silent"),
+        dg.AssetCheckSpec(
+            CHECK_LOUDNESS,
+            asset="composed_video",
+            description="Integrated loudness within ±1 LU of the target",
+        ),
+        dg.AssetCheckSpec(CHECK_BLACK, asset="composed_video", description="No black run longer than 1 s"),
+        dg.AssetCheckSpec(
+            CHECK_CAPTIONS, asset="composed_video", description="Every caption inside the 9:16 safe zone"
+        ),
+    ],
 )
 def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat, paths: ShortvidPaths):
-    """The finished 9:16 H.264/AAC MP4 with captions, voiceover and music, plus its thumbnail (COMP-1..5)."""
+    """The finished H.264/AAC MP4 with word-highlighted captions, overlays, voiceover and music, plus its thumbnail."""
     day, slug = split_date_theme(context)
     plan = read_plan(paths, day, slug)
     theme = paths.theme(slug)
+    durations = read_scene_durations(paths, day, slug, plan)
     words_path = paths.per_theme("voiceover", day, slug, "words.json")
     words = [WordTiming.model_validate(w) for w in json.loads(words_path.read_text())]
-    clips = [paths.scene_dir(day, slug) / f"scene-{s.number:02d}.mp4" for s in plan.scenes]
+    scenes = read_scene_clips(paths, day, slug, len(plan.scenes))
+    clips = [
+        scene.composition_input(
+            duration_s=d, width=video_format.width, height=video_format.height, fps=video_format.fps
+        )
+        for scene, d in zip(scenes, durations, strict=True)
+    ]
+    in_graph = sum(not isinstance(c, Path) for c in clips)
     video_out = paths.per_theme("composed_video", day, slug, "mp4")
     thumb_out = paths.per_theme("composed_video", day, slug, "jpg")
+    video_out.parent.mkdir(parents=True, exist_ok=True)
     music = theme.music_path or video_format.music_path
     font = Path(video_format.font_path) if video_format.font_path else None
+    total_s = sum(durations)
 
-    with tempfile.TemporaryDirectory(
-        prefix="captions-", dir=video_out.parent if video_out.parent.exists() else None
-    ) as tmp:
-        cues = [*overlay_cues(plan.text_overlays), *caption_cues_from_words(words)]
-        captions = [
-            render_caption_png(
-                cue,
-                Path(tmp) / f"cue-{i:03d}.png",
-                width=video_format.width,
-                height=video_format.height,
-                font_path=font,
-            )
-            for i, cue in enumerate(cues)
-        ]
+    with tempfile.TemporaryDirectory(prefix="captions-", dir=video_out.parent) as tmp:
+        track = render_caption_track(
+            words,
+            plan.text_overlays,
+            Path(tmp),
+            width=video_format.width,
+            height=video_format.height,
+            font_path=font,
+            style=video_format.caption_style(),
+        )
         spec = RenderSpec(
             clips=clips,
-            clip_durations=[s.duration_s for s in plan.scenes],
+            clip_durations=durations,
             transitions=[s.transition for s in plan.scenes],
-            captions=captions,
+            captions=track.overlays,
+            caption_streams=track.streams,
             voice=paths.per_theme("voiceover", day, slug, "wav"),
             music=Path(music) if music else None,
             music_volume=video_format.music_volume,
@@ -132,7 +243,13 @@ def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat,
             crf=video_format.crf,
             loudness_lufs=video_format.loudness_lufs,
             thumbnail_at_s=video_format.thumbnail_at_s,
-            duration_s=plan.duration_s,
+            caption_fade_s=video_format.caption_fade_s,
+            duration_s=total_s,
+        )
+        context.log.info(
+            f"{slug}: rendering {total_s:.1f}s at {video_format.width}x{video_format.height} "
+            f"({video_format.preset}), {len(track.overlays)} overlays, "
+            f"{sum(len(s.states) for s in track.streams)} word states, {in_graph}/{len(clips)} scenes drawn in-graph"
         )
         result = render_video(
             spec,
@@ -142,22 +259,30 @@ def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat,
             on_progress=_progress_logger(context),
         )
     info = probe_media(video_out)
+    checks = quality_checks(
+        video_out, info, video_format=video_format, planned_s=total_s, captions=track.boxes
+    )
     review_copy = _publish_for_review(paths, day, slug, video_out, thumb_out)
     context.log.info(f"{slug}: rendered {info.duration_s:.1f}s in {result.seconds:.1f}s -> {review_copy}")
+    failed = [name for name, check in checks.items() if not check.passed]
+    if failed:
+        context.log.warning(f"{slug}: checks failed: {', '.join(failed)}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(video_out)),
             "review_copy": dg.MetadataValue.path(str(review_copy)),
             "thumbnail": dg.MetadataValue.path(str(thumb_out)),
             "duration_s": round(info.duration_s, 2),
-            "plan_duration_s": round(plan.duration_s, 2),
+            "plan_duration_s": round(total_s, 2),
             "resolution": f"{info.width}x{info.height}",
             "codecs": f"{info.video_codec}/{info.audio_codec}",
             "fps": info.fps,
             "size_mb": round(video_out.stat().st_size / 1e6, 2),
-            "captions": len(captions),
+            "captions": len(track.overlays) + sum(len(s.states) for s in track.streams),
             "music": music or "none",
+            "scenes_drawn_in_graph": in_graph,
             "render_seconds": round(result.seconds, 2),
             "title": plan.title,
-        }
+        },
+        check_results=[_check_result(name, check) for name, check in checks.items()],
     )

@@ -33,6 +33,11 @@ STYLE_FONT_SCALE: dict[str, float] = {"caption": 0.070, "hook": 0.085, "body": 0
 SENTENCE_END = re.compile(r"[.!?…。！？]+[\"')\]]*$")
 CUE_HOLD_S = 0.3  # keep a line up this long after its last word, unless the next line starts sooner
 MIN_CUE_S = 0.05
+HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+# Word captions try these positions in turn until one does not collide with a text overlay on screen.
+WORD_CAPTION_POSITIONS: tuple[CuePosition, ...] = ("bottom", "top", "center")
+COLLISION_MARGIN_FRACTION = 0.01
+PNG_COMPRESS_LEVEL = 1  # caption PNGs are read once by ffmpeg and deleted: favour speed over size
 
 
 class FontNotFoundError(FileNotFoundError):
@@ -40,14 +45,53 @@ class FontNotFoundError(FileNotFoundError):
 
 
 @dataclass(frozen=True)
+class CueWord:
+    """One word of a caption line and when it is spoken."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class CaptionCue:
-    """One line of on-screen text and when it shows."""
+    """One line of on-screen text and when it shows; `words` carries word timings for highlighting."""
 
     text: str
     start_s: float
     end_s: float
     position: CuePosition = "bottom"
     style: CueStyle = "caption"
+    words: tuple[CueWord, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaptionStyle:
+    """How caption text looks (COMP-2): colours as #RRGGBB, outline and shadow, size relative to the style's."""
+
+    fill: str = "#FFFFFF"
+    stroke_fill: str = "#101010"
+    highlight_fill: str = "#FFD400"
+    shadow: bool = True
+    size_scale: float = 1.0
+    stroke_scale: float = 1.0
+
+    def problems(self) -> list[str]:
+        """What is wrong with this style (empty when usable)."""
+        found = [
+            f"{name} must be a colour like #FFD400, got {value!r}"
+            for name, value in (
+                ("fill", self.fill),
+                ("stroke_fill", self.stroke_fill),
+                ("highlight_fill", self.highlight_fill),
+            )
+            if not HEX_COLOR.match(value)
+        ]
+        if not 0.3 <= self.size_scale <= 3:
+            found.append(f"size_scale must be between 0.3 and 3, got {self.size_scale}")
+        if not 0 <= self.stroke_scale <= 4:
+            found.append(f"stroke_scale must be between 0 and 4, got {self.stroke_scale}")
+        return found
 
 
 @dataclass(frozen=True)
@@ -100,7 +144,13 @@ def caption_cues_from_words(
             logger.warning("dropping caption %r: no time to show it (%.3f–%.3f s)", group, start, end)
             continue
         text = " ".join(_clean_text(w.word).strip() for w in group)
-        cues.append(CaptionCue(text=text, start_s=round(start, 3), end_s=round(end, 3)))
+        timed = tuple(
+            CueWord(
+                _clean_text(w.word).strip(), round(max(w.start_s, start), 3), round(max(w.end_s, start), 3)
+            )
+            for w in group
+        )
+        cues.append(CaptionCue(text=text, start_s=round(start, 3), end_s=round(end, 3), words=timed))
     return cues
 
 
@@ -228,46 +278,211 @@ class _Fonts:
         return total
 
 
-def _wrap(words: list[str], fonts: _Fonts, max_width: float) -> list[str]:
-    """Greedy word wrap; a word wider than the line is broken between characters."""
-    lines: list[str] = []
-    current = ""
-    for word in words:
+Fragment = tuple[int, str]  # (index of the word in the cue, the part of it on this line)
+
+
+def _wrap(words: list[str], fonts: _Fonts, max_width: float) -> list[list[Fragment]]:
+    """Greedy word wrap keeping each word's index; a word wider than the line is broken between characters."""
+    lines: list[list[Fragment]] = []
+    current: list[Fragment] = []
+
+    def width(line: list[Fragment]) -> float:
+        return fonts.length(" ".join(part for _, part in line))
+
+    for index, word in enumerate(words):
         if word == "\n":
             lines.append(current)
-            current = ""
+            current = []
             continue
-        candidate = f"{current} {word}" if current else word
-        if fonts.length(candidate) <= max_width:
-            current = candidate
+        if width([*current, (index, word)]) <= max_width:
+            current.append((index, word))
             continue
         if current:
             lines.append(current)
-        current = ""
+        current = []
         while fonts.length(word) > max_width and len(word) > 1:
             cut = len(word) - 1
             while cut > 1 and fonts.length(word[:cut]) > max_width:
                 cut -= 1
-            lines.append(word[:cut])
+            lines.append([(index, word[:cut])])
             word = word[cut:]
-        current = word
+        current = [(index, word)]
     if current:
         lines.append(current)
-    return [line for line in lines if line.strip()]
+    return [line for line in lines if any(part.strip() for _, part in line)]
 
 
-def _layout(text: str, fonts_for: functools.partial[_Fonts], base_size: int, max_width: float):
+def _split_words(text: str) -> list[str]:
+    """Words of a text in order, with explicit line breaks kept as "\n" items."""
+    return [w for part in re.split(r"(\n)", text) for w in ([part] if part == "\n" else part.split())]
+
+
+def _fit(words: list[str], fonts_for: functools.partial[_Fonts], base_size: int, max_width: float):
     """Choose the largest font size (down to half the style's) whose wrap fits MAX_LINES lines."""
-    words = [w for part in re.split(r"(\n)", text) for w in ([part] if part == "\n" else part.split())]
     size = base_size
     while True:
         fonts = fonts_for(size=size)
         kept = [w if w == "\n" else fonts.visible(w) for w in words]
-        kept = [w for w in kept if w.strip() or w == "\n"]
         lines = _wrap(kept, fonts, max_width)
         if len(lines) <= MAX_LINES or size <= base_size // 2:
             return fonts, lines
         size = max(base_size // 2, int(size * 0.9))
+
+
+def _check_font(font_path: Path | None) -> Path:
+    primary = Path(font_path) if font_path is not None else default_font_path()
+    if not primary.is_file():
+        raise FontNotFoundError(
+            f"caption font {primary} does not exist; pass an existing .ttf/.otf file as font_path "
+            f"(or None for the default Montserrat)"
+        )
+    try:
+        _load_font(str(primary), 12)
+        _cmap(str(primary))
+    except Exception as exc:  # Pillow and fontTools raise several types for unreadable fonts
+        raise FontNotFoundError(
+            f"caption font {primary} cannot be read as a TrueType/OpenType font: {exc}"
+        ) from exc
+    return primary
+
+
+@dataclass(frozen=True)
+class CaptionLayout:
+    """A cue's text wrapped and measured once; drawn as many times as it has word states."""
+
+    fonts: _Fonts
+    lines: list[list[Fragment]]
+    widths: list[float]
+    stroke: int
+    shadow_offset: int
+    pad: int
+    line_h: int
+    box_w: int
+    box_h: int
+    word_count: int
+
+
+def layout_caption(
+    cue: CaptionCue,
+    *,
+    width: int,
+    height: int,
+    font_path: Path | None = None,
+    style: CaptionStyle | None = None,
+) -> CaptionLayout:
+    """Wrap and measure a cue's text for a frame size: font size, lines and the box it needs."""
+    if width < 16 or height < 16:
+        raise ValueError(f"frame size must be at least 16x16, got {width}x{height}")
+    style = style or CaptionStyle()
+    if problems := style.problems():
+        raise ValueError("invalid caption style: " + "; ".join(problems))
+    primary = _check_font(font_path)
+    scale = STYLE_FONT_SCALE.get(cue.style, 0.07) * style.size_scale
+    base_size = max(10, round(min(width, height) * scale))
+    max_width = width * TEXT_WIDTH_FRACTION
+    fonts_for = functools.partial(_Fonts, primary, fallback_font_path())
+    words = _split_words(_clean_text(cue.text))
+    fonts, lines = _fit(words, fonts_for, base_size, max_width)
+    stroke = max(1, round(fonts.size * 0.08 * style.stroke_scale)) if style.stroke_scale > 0 else 0
+    shadow_offset = max(1, round(fonts.size * 0.06)) if style.shadow else 0
+    pad = stroke + shadow_offset + max(2, round(fonts.size * 0.05))
+    line_h = round((fonts.ascent + fonts.descent) * 1.08)
+    widths = [fonts.length(" ".join(part for _, part in line)) for line in lines]
+    box_w = max(2, round(max(widths, default=0) + 2 * pad))
+    box_h = max(2, line_h * len(lines) + 2 * pad) if lines else 2
+    return CaptionLayout(
+        fonts=fonts,
+        lines=lines,
+        widths=widths,
+        stroke=stroke,
+        shadow_offset=shadow_offset,
+        pad=pad,
+        line_h=line_h,
+        box_w=min(box_w, width),
+        box_h=min(box_h, height),
+        word_count=len([w for w in words if w != "\n"]),
+    )
+
+
+def _draw_run(
+    draw: ImageDraw.ImageDraw, fonts: _Fonts, xy: tuple[float, float], text: str, **kwargs
+) -> float:
+    """Draw a fragment run by run (primary font, then fallback); return its width."""
+    x, baseline = xy
+    start = x
+    for index, run in fonts.runs(text):
+        font = fonts.fonts[index]
+        try:
+            draw.text((x, baseline), run, font=font, anchor="ls", **kwargs)
+            x += font.getlength(run)
+        except (OSError, ValueError):
+            logger.warning("cannot draw caption run %r; skipping it", run)
+    return x - start
+
+
+def _text_layer(layout: CaptionLayout, style: CaptionStyle, active: range | None) -> Image.Image:
+    """The outlined text alone on a transparent box; words numbered in `active` in the highlight colour."""
+    box_w, box_h, fonts = layout.box_w, layout.box_h, layout.fonts
+    text_layer = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(text_layer)
+    space = fonts.length(" ")
+    for row, (line, line_w) in enumerate(zip(layout.lines, layout.widths, strict=True)):
+        rtl = _is_rtl(" ".join(part for _, part in line))
+        baseline = layout.pad + row * layout.line_h + fonts.ascent
+        # Words go left to right in reading order; in a right-to-left line the first word is rightmost.
+        x = (box_w + line_w) / 2 if rtl else (box_w - line_w) / 2
+        for index, part in line:
+            part_w = fonts.length(part)
+            left = x - part_w if rtl else x
+            fill = style.highlight_fill if active is not None and index in active else style.fill
+            _draw_run(
+                draw,
+                fonts,
+                (left, baseline),
+                part,
+                fill=fill,
+                stroke_width=layout.stroke,
+                stroke_fill=style.stroke_fill,
+                **_direction(rtl),
+            )
+            x = left - space if rtl else x + part_w + space
+    return text_layer
+
+
+def caption_shadow(layout: CaptionLayout, style: CaptionStyle | None = None) -> Image.Image | None:
+    """The soft drop shadow under a cue's text (the same for every word state of the cue)."""
+    style = style or CaptionStyle()
+    if not (style.shadow and layout.shadow_offset and layout.lines):
+        return None
+    offset = layout.shadow_offset
+    alpha = _text_layer(layout, style, None).getchannel("A").filter(ImageFilter.GaussianBlur(offset))
+    shade = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
+    shade.putalpha(alpha.point(lambda a: a * 150 // 255))
+    placed = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
+    placed.alpha_composite(shade.crop((0, 0, layout.box_w - offset, layout.box_h - offset)), (offset, offset))
+    return placed
+
+
+def draw_caption(
+    layout: CaptionLayout,
+    style: CaptionStyle | None = None,
+    *,
+    active: range | None = None,
+    shadow: Image.Image | None = None,
+) -> Image.Image:
+    """The cue as a transparent RGBA image of its box; words numbered in `active` in the highlight colour.
+
+    Pass the cue's `caption_shadow` when drawing several states of one cue, so it is blurred once.
+    """
+    style = style or CaptionStyle()
+    image = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
+    if not layout.lines:
+        return image
+    shadow = shadow if shadow is not None else caption_shadow(layout, style)
+    if shadow is not None:
+        image.alpha_composite(shadow)
+    image.alpha_composite(_text_layer(layout, style, active))
+    return image
 
 
 def caption_y(position: CuePosition, box_h: int, frame_h: int) -> int:
@@ -290,82 +505,173 @@ def render_caption_png(
     width: int,
     height: int,
     font_path: Path | None = None,
-    fill: str = "#FFFFFF",
-    stroke_fill: str = "#101010",
-    shadow: bool = True,
+    style: CaptionStyle | None = None,
 ) -> CaptionImage:
     """Draw a cue as a transparent PNG the size of its text box and place it inside the safe zone."""
-    if width < 16 or height < 16:
-        raise ValueError(f"frame size must be at least 16x16, got {width}x{height}")
-    primary = Path(font_path) if font_path is not None else default_font_path()
-    if not primary.is_file():
-        raise FontNotFoundError(
-            f"caption font {primary} does not exist; pass an existing .ttf/.otf file as font_path "
-            f"(or None for the default Montserrat)"
-        )
-    try:
-        _load_font(str(primary), 12)
-        _cmap(str(primary))
-    except Exception as exc:  # Pillow and fontTools raise several types for unreadable fonts
-        raise FontNotFoundError(
-            f"caption font {primary} cannot be read as a TrueType/OpenType font: {exc}"
-        ) from exc
-
-    base_size = max(10, round(min(width, height) * STYLE_FONT_SCALE.get(cue.style, 0.07)))
-    max_width = width * TEXT_WIDTH_FRACTION
-    fonts_for = functools.partial(_Fonts, primary, fallback_font_path())
-    fonts, lines = _layout(_clean_text(cue.text), fonts_for, base_size, max_width)
-
-    stroke = max(1, round(fonts.size * 0.08))
-    shadow_offset = max(1, round(fonts.size * 0.06)) if shadow else 0
-    pad = stroke + shadow_offset + max(2, round(fonts.size * 0.05))
-    line_h = round((fonts.ascent + fonts.descent) * 1.08)
-    widths = [fonts.length(line) for line in lines]
-    box_w = max(2, round(max(widths, default=0) + 2 * pad))
-    box_h = max(2, line_h * len(lines) + 2 * pad) if lines else 2
-    box_w, box_h = min(box_w, width), min(box_h, height)
-
-    image = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
-    if lines:
-        text_layer = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
-        draw = ImageDraw.Draw(text_layer)
-        for row, (line, line_w) in enumerate(zip(lines, widths, strict=True)):
-            rtl = _is_rtl(line)
-            # Runs go left to right in reading order; in a right-to-left line the first run is rightmost.
-            x = (box_w + line_w) / 2 if rtl else (box_w - line_w) / 2
-            baseline = pad + row * line_h + fonts.ascent
-            for index, run in fonts.runs(line):
-                font = fonts.fonts[index]
-                try:
-                    run_w = font.getlength(run)
-                    left = x - run_w if rtl else x
-                    draw.text(
-                        (left, baseline),
-                        run,
-                        font=font,
-                        fill=fill,
-                        anchor="ls",
-                        stroke_width=stroke,
-                        stroke_fill=stroke_fill,
-                        **_direction(rtl),
-                    )
-                    x = left if rtl else x + run_w
-                except (OSError, ValueError):
-                    logger.warning("cannot draw caption run %r; skipping it", run)
-        if shadow:
-            blurred = text_layer.getchannel("A").filter(ImageFilter.GaussianBlur(shadow_offset))
-            shade = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
-            shade.putalpha(blurred.point(lambda a: a * 150 // 255))
-            visible = shade.crop((0, 0, box_w - shadow_offset, box_h - shadow_offset))
-            image.alpha_composite(visible, (shadow_offset, shadow_offset))
-        image.alpha_composite(text_layer)
-
-    x = round((width - box_w) / 2)
-    y = caption_y(cue.position, box_h, height)
+    layout = layout_caption(cue, width=width, height=height, font_path=font_path, style=style)
+    image = draw_caption(layout, style)
+    x = round((width - layout.box_w) / 2)
+    y = caption_y(cue.position, layout.box_h, height)
     out = Path(out)
     with atomic_path(out) as tmp:
-        image.save(tmp, format="PNG", optimize=False)
-    return CaptionImage(path=out, x=x, y=y, w=box_w, h=box_h, start_s=cue.start_s, end_s=cue.end_s)
+        image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return CaptionImage(
+        path=out, x=x, y=y, w=layout.box_w, h=layout.box_h, start_s=cue.start_s, end_s=cue.end_s
+    )
+
+
+@dataclass(frozen=True)
+class CaptionStream:
+    """Word-caption states shown one after another in one band of the frame, as an ffconcat image list.
+
+    Every image in the list has the band's size, so ffmpeg overlays the whole stream with one filter.
+    """
+
+    playlist: Path
+    x: int
+    y: int
+    w: int
+    h: int
+    states: list[CaptionImage]
+
+
+@dataclass(frozen=True)
+class CaptionTrack:
+    """All captions of a video: text overlays (faded in and out) and word-highlighted spoken captions."""
+
+    overlays: list[CaptionImage]
+    streams: list[CaptionStream]
+
+    @property
+    def boxes(self) -> list[CaptionImage]:
+        """Every caption box as it lands on the frame, for the safe-zone check."""
+        return [*self.overlays, *(state for stream in self.streams for state in stream.states)]
+
+
+def _overlaps(a0: float, a1: float, b0: float, b1: float, margin: float = 0.0) -> bool:
+    return a0 < b1 + margin and b0 < a1 + margin
+
+
+def choose_word_position(
+    cue: CaptionCue, box_h: int, overlays: Sequence[CaptionImage], frame_h: int
+) -> CuePosition:
+    """The first position in WORD_CAPTION_POSITIONS whose band no text overlay occupies while the cue shows."""
+    margin = frame_h * COLLISION_MARGIN_FRACTION
+    busy = [o for o in overlays if _overlaps(cue.start_s, cue.end_s, o.start_s, o.end_s)]
+    for position in WORD_CAPTION_POSITIONS:
+        y = caption_y(position, box_h, frame_h)
+        if not any(_overlaps(y, y + box_h, o.y, o.y + o.h, margin) for o in busy):
+            return position
+    logger.warning(
+        "caption %r collides with a text overlay in every position; keeping it at the bottom", cue.text
+    )
+    return WORD_CAPTION_POSITIONS[0]
+
+
+def word_states(cue: CaptionCue) -> list[tuple[range | None, float, float]]:
+    """(highlighted token range, start, end) per state of a line: the word being spoken is highlighted.
+
+    Token numbers count the cue text's whitespace-separated words, so a timed "New York" spans two.
+    """
+    if not cue.words:
+        return [(None, cue.start_s, cue.end_s)]
+    states = []
+    token = 0
+    for i, word in enumerate(cue.words):
+        tokens = range(token, token + max(1, len(word.text.split())))
+        token = tokens.stop
+        start = cue.start_s if i == 0 else max(cue.start_s, word.start_s)
+        end = cue.end_s if i == len(cue.words) - 1 else max(start, min(cue.end_s, cue.words[i + 1].start_s))
+        if end - start > 1e-3:
+            states.append((tokens, round(start, 3), round(end, 3)))
+    return states or [(None, cue.start_s, cue.end_s)]
+
+
+def _ffconcat(entries: Sequence[tuple[str, float]], last: str) -> str:
+    """An ffconcat playlist of (file name, seconds); names are plain generated names, never user text."""
+    lines = ["ffconcat version 1.0"]
+    for name, seconds in entries:
+        lines += [f"file '{name}'", f"duration {seconds:.6f}"]
+    lines.append(f"file '{last}'")  # the last entry's duration is ignored: end on a blank frame
+    return "\n".join(lines) + "\n"
+
+
+def render_caption_track(
+    words: Sequence[WordTiming],
+    overlays: Iterable[TextOverlay],
+    folder: Path,
+    *,
+    width: int,
+    height: int,
+    font_path: Path | None = None,
+    style: CaptionStyle | None = None,
+    max_chars: int = 18,
+    max_words: int = 4,
+) -> CaptionTrack:
+    """Render a video's captions into `folder`: overlay PNGs, and word-highlighted lines as band streams.
+
+    Spoken lines go to the bottom band unless a text overlay occupies it at that time; then to the top,
+    then the centre. Each band becomes one ffconcat list of same-size PNGs (one per word state, blank
+    between lines), so the render needs one overlay per band however many words are spoken.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    overlay_images = [
+        render_caption_png(
+            cue, folder / f"overlay-{i:03d}.png", width=width, height=height, font_path=font_path, style=style
+        )
+        for i, cue in enumerate(overlay_cues(overlays))
+    ]
+    placed: dict[CuePosition, list[tuple[CaptionCue, CaptionLayout]]] = {}
+    for cue in caption_cues_from_words(words, max_chars=max_chars, max_words=max_words):
+        layout = layout_caption(cue, width=width, height=height, font_path=font_path, style=style)
+        position = choose_word_position(cue, layout.box_h, overlay_images, height)
+        placed.setdefault(position, []).append((cue, layout))
+
+    streams = []
+    for band_no, (position, items) in enumerate(placed.items()):
+        band_w = max(layout.box_w for _, layout in items)
+        band_h = max(layout.box_h for _, layout in items)
+        band_x, band_y = round((width - band_w) / 2), caption_y(position, band_h, height)
+        blank = f"band{band_no}-blank.png"
+        Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0)).save(folder / blank, format="PNG")
+        entries: list[tuple[str, float]] = []
+        states: list[CaptionImage] = []
+        clock = 0.0
+        for line_no, (cue, layout) in enumerate(items):
+            offset_x = (band_w - layout.box_w) // 2
+            offset_y = {"top": 0, "bottom": band_h - layout.box_h}.get(position, (band_h - layout.box_h) // 2)
+            shadow = caption_shadow(layout, style)
+            for active, start, end in word_states(cue):
+                if start > clock + 1e-3:
+                    entries.append((blank, start - clock))
+                name = f"band{band_no}-line{line_no:03d}-word{(active.start if active else 0):02d}.png"
+                canvas = Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0))
+                canvas.alpha_composite(
+                    draw_caption(layout, style, active=active, shadow=shadow), (offset_x, offset_y)
+                )
+                with atomic_path(folder / name) as tmp:
+                    canvas.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+                entries.append((name, end - max(start, clock)))
+                clock = end
+                states.append(
+                    CaptionImage(
+                        path=folder / name,
+                        x=band_x + offset_x,
+                        y=band_y + offset_y,
+                        w=layout.box_w,
+                        h=layout.box_h,
+                        start_s=start,
+                        end_s=end,
+                    )
+                )
+        playlist = folder / f"band{band_no}.ffconcat"
+        with atomic_path(playlist) as tmp:
+            tmp.write_text(_ffconcat(entries, blank))
+        streams.append(
+            CaptionStream(playlist=playlist, x=band_x, y=band_y, w=band_w, h=band_h, states=states)
+        )
+    return CaptionTrack(overlays=overlay_images, streams=streams)
 
 
 def caption_boxes_in_safe_zone(captions: Iterable[CaptionImage], width: int, height: int) -> list[str]:

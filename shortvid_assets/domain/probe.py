@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from shortvid_assets.domain.captions import CaptionImage, caption_boxes_in_safe_zone
 from shortvid_assets.domain.ffmpeg import FFmpegError, FFmpegTimeoutError, ffmpeg_exe, run_ffmpeg
 
 PROBE_TIMEOUT_S = 60.0
@@ -261,3 +263,103 @@ def black_runs(path: Path, min_s: float = 1.0, *, pixel_threshold: float = 0.10)
         raise ProbeError(f"black detection of {path} failed: {exc}") from exc
     runs = re.findall(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)", stderr)
     return [BlackRun(float(a), float(b)) for a, b in runs]
+
+
+# --- quality checks on a finished video (the composed_video asset checks) ----------------------------------
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    """The outcome of one check on a rendered video: passed or not, why, and what was measured."""
+
+    passed: bool
+    description: str
+    metadata: dict[str, object]
+
+
+def check_format(
+    info: MediaInfo,
+    *,
+    width: int,
+    height: int,
+    fps: float,
+    video_codec: str = "h264",
+    pix_fmt: str = "yuv420p",
+    audio_codec: str = "aac",
+) -> QualityCheck:
+    """Codecs, pixel format, resolution and frame rate are the configured ones."""
+    expected = {
+        "video_codec": video_codec,
+        "pix_fmt": pix_fmt,
+        "resolution": f"{width}x{height}",
+        "fps": float(fps),
+        "audio_codec": audio_codec,
+    }
+    found = {
+        "video_codec": info.video_codec,
+        "pix_fmt": info.pix_fmt,
+        "resolution": f"{info.width}x{info.height}",
+        "fps": info.fps,
+        "audio_codec": info.audio_codec,
+    }
+    wrong = [
+        f"{key} is {found[key]!r}, expected {value!r}"
+        for key, value in expected.items()
+        if (abs((found[key] or 0) - value) > 0.01 if key == "fps" else found[key] != value)
+    ]
+    return QualityCheck(
+        not wrong, "; ".join(wrong) or "codecs, pixel format, size and fps as configured", found
+    )
+
+
+def check_duration(info: MediaInfo, planned_s: float, tolerance_s: float = 0.5) -> QualityCheck:
+    """The video lasts as long as its plan, within `tolerance_s`."""
+    off = info.duration_s - planned_s
+    passed = abs(off) <= tolerance_s
+    text = (
+        f"{info.duration_s:.2f}s against a plan of {planned_s:.2f}s ({off:+.2f}s, allowed ±{tolerance_s:g}s)"
+    )
+    return QualityCheck(passed, text, {"duration_s": round(info.duration_s, 3), "planned_s": planned_s})
+
+
+def check_audio(path: Path, info: MediaInfo, silence_db: float = -50.0) -> QualityCheck:
+    """The video has an audio stream and it is not silent (mean volume above `silence_db`)."""
+    if not info.has_audio:
+        return QualityCheck(False, "the video has no audio stream", {"audio": False})
+    mean = audio_mean_volume_db(path)
+    passed = mean > silence_db
+    text = f"mean volume {mean:.1f} dBFS" + (
+        "" if passed else f", at or below the silence floor {silence_db:g}"
+    )
+    return QualityCheck(passed, text, {"audio": True, "mean_volume_db": mean})
+
+
+def check_loudness(
+    path: Path, info: MediaInfo, target_lufs: float, tolerance_lu: float = 1.0
+) -> QualityCheck:
+    """Integrated loudness within `tolerance_lu` of the target."""
+    if not info.has_audio:
+        return QualityCheck(False, "the video has no audio stream to measure", {"target_lufs": target_lufs})
+    measured = integrated_loudness_lufs(path)
+    passed = abs(measured - target_lufs) <= tolerance_lu
+    text = f"{measured:.1f} LUFS against a target of {target_lufs:.1f} (allowed ±{tolerance_lu:g} LU)"
+    return QualityCheck(passed, text, {"loudness_lufs": measured, "target_lufs": target_lufs})
+
+
+def check_black(path: Path, max_s: float = 1.0) -> QualityCheck:
+    """No stretch of black picture lasts longer than `max_s`."""
+    runs = [run for run in black_runs(path, min_s=max_s) if run.duration_s > max_s]
+    text = (
+        f"no black run longer than {max_s:g}s"
+        if not runs
+        else "black from " + ", ".join(f"{r.start_s:.2f}s to {r.end_s:.2f}s" for r in runs)
+    )
+    longest = max((r.duration_s for r in runs), default=0.0)
+    return QualityCheck(not runs, text, {"black_runs": len(runs), "longest_black_s": round(longest, 3)})
+
+
+def check_captions_safe_zone(captions: Sequence[CaptionImage], width: int, height: int) -> QualityCheck:
+    """Every caption box lies inside the frame and outside the platform-UI bands."""
+    problems = caption_boxes_in_safe_zone(captions, width, height)
+    text = "; ".join(problems[:5]) if problems else f"all {len(captions)} caption boxes inside the safe zone"
+    return QualityCheck(not problems, text, {"captions": len(captions), "outside": len(problems)})

@@ -65,6 +65,29 @@ def gradient_look(seed: str, prompt: str = "") -> GradientLook:
     )
 
 
+def gradient_source(
+    *, duration_s: float, width: int, height: int, fps: int, seed: str, prompt: str = ""
+) -> str:
+    """The lavfi `gradients` source of one clip, drawn small for a later scale to width x height (pure).
+
+    Only numbers and hex colours derived from the seed reach the string, never the prompt's text, so it
+    is safe inside a filter graph.
+    """
+    if duration_s <= 0:
+        raise ValueError(f"clip duration must be positive, got {duration_s}")
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    look = gradient_look(seed, prompt)
+    # Gradients are smooth: draw them at a quarter of the size and scale up (several times cheaper at 1080p).
+    factor = 4 if min(width, height) >= 480 else 1
+    src_w, src_h = max(16, width // factor // 2 * 2), max(16, height // factor // 2 * 2)
+    colors = ":".join(f"c{i}={c}" for i, c in enumerate(look.colors))
+    return (
+        f"gradients=s={src_w}x{src_h}:r={fps}:d={duration_s:.3f}:{colors}:n={len(look.colors)}"
+        f":type={look.kind}:speed={look.speed}:seed={look.seed}"
+    )
+
+
 def procedural_clip_command(
     out: Path,
     *,
@@ -85,14 +108,8 @@ def procedural_clip_command(
         raise ValueError(f"clip size must be even and at least 16x16 for H.264 yuv420p, got {width}x{height}")
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    look = gradient_look(seed, prompt)
-    # Gradients are smooth: draw them at a quarter of the size and scale up (several times cheaper at 1080p).
-    factor = 4 if min(width, height) >= 480 else 1
-    src_w, src_h = max(16, width // factor // 2 * 2), max(16, height // factor // 2 * 2)
-    colors = ":".join(f"c{i}={c}" for i, c in enumerate(look.colors))
-    source = (
-        f"gradients=s={src_w}x{src_h}:r={fps}:d={duration_s:.3f}:{colors}:n={len(look.colors)}"
-        f":type={look.kind}:speed={look.speed}:seed={look.seed}"
+    source = gradient_source(
+        duration_s=duration_s, width=width, height=height, fps=fps, seed=seed, prompt=prompt
     )
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from shortvid_assets.domain.captions import CaptionImage
+from shortvid_assets.domain.captions import CaptionImage, CaptionStream
 from shortvid_assets.domain.ffmpeg import (
     FFmpegError,
     FFmpegNotFoundError,
@@ -27,6 +27,21 @@ TRANSITIONS = ("cut", "fade", "dissolve")
 XFADE_KIND = {"fade": "fadeblack", "dissolve": "fade"}
 SAMPLE_RATE = 48_000
 TRUE_PEAK_DB = -1.5
+LIMITER_ATTACK_MS = 5
+LIMITER_RELEASE_MS = 50
+LIMITER_CORRECTIONS = 2
+# A generated clip is one lavfi source filter with plain options: no chains, labels, quotes or escapes.
+_SAFE_SOURCE = re.compile(r"^[a-z0-9_]+=[A-Za-z0-9_.:=+-]+$")
+
+
+@dataclass(frozen=True)
+class GeneratedClip:
+    """A scene drawn by a lavfi source in the render process itself (no intermediate file), e.g. `gradients=...`."""
+
+    source: str
+
+    def __str__(self) -> str:
+        return self.source
 
 
 class RenderError(RuntimeError):
@@ -45,11 +60,12 @@ class RenderTimeoutError(RenderError):
 class RenderSpec:
     """Everything one composition needs: clips and their timeline, captions, audio, encoding."""
 
-    clips: list[Path]
+    clips: list[Path | GeneratedClip]
     clip_durations: list[float]
     transitions: list[str]  # the transition from clip i into clip i+1: "cut" | "fade" | "dissolve"
-    captions: list[CaptionImage]
+    captions: list[CaptionImage]  # text overlays, each faded in and out
     voice: Path
+    caption_streams: list[CaptionStream] = field(default_factory=list)  # word-highlighted spoken captions
     music: Path | None = None
     music_volume: float = 0.15
     width: int = 1080
@@ -100,6 +116,11 @@ class RenderSpec:
             found.append(f"preset must be an x264 preset name such as 'veryfast', got {self.preset!r}")
         if self.loudness_lufs is not None and not -70 <= self.loudness_lufs <= -5:
             found.append(f"loudness target must be between -70 and -5 LUFS, got {self.loudness_lufs}")
+        for clip in self.clips:
+            if isinstance(clip, GeneratedClip) and not _SAFE_SOURCE.match(clip.source):
+                found.append(
+                    f"generated clip {clip.source!r} is not a single lavfi source with plain options"
+                )
         for cap in self.captions:
             if cap.end_s <= cap.start_s:
                 found.append(
@@ -136,16 +157,28 @@ def transition_durations(spec: RenderSpec) -> list[float]:
     return overlaps
 
 
-def _video_graph(spec: RenderSpec, caption_inputs: Sequence[int]) -> tuple[list[str], str]:
+def _video_graph(
+    spec: RenderSpec,
+    clip_inputs: Sequence[int],
+    caption_inputs: Sequence[int],
+    stream_inputs: Sequence[int] = (),
+) -> tuple[list[str], str]:
     """Filter chains for the picture: normalise clips, join them, fit the total, overlay captions."""
     w, h, fps, total = spec.width, spec.height, spec.fps, spec.total_s
     chains: list[str] = []
     overlaps = transition_durations(spec)
-    for i, duration in enumerate(spec.clip_durations):
+    for i, (duration, clip) in enumerate(zip(spec.clip_durations, spec.clips, strict=True)):
         length = duration + overlaps[i]
+        if isinstance(clip, GeneratedClip):
+            # Drawn by a lavfi input of this process (no decoder, no intermediate file), small, then scaled.
+            head = f"[{clip_inputs[i]}:v]format=yuv420p,scale={w}:{h}:flags=bicubic,setsar=1,fps={fps}"
+        else:
+            head = (
+                f"[{clip_inputs[i]}:v]scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,"
+                f"fps={fps},format=yuv420p"
+            )
         chains.append(
-            f"[{i}:v]scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,"
-            f"fps={fps},format=yuv420p,tpad=stop_mode=clone:stop_duration={_n(length)},"
+            f"{head},tpad=stop_mode=clone:stop_duration={_n(length)},"
             f"trim=duration={_n(length)},setpts=PTS-STARTPTS,settb=AVTB[c{i}]"
         )
     current, running = "c0", spec.clip_durations[0] + overlaps[0]
@@ -174,7 +207,9 @@ def _video_graph(spec: RenderSpec, caption_inputs: Sequence[int]) -> tuple[list[
         if end <= start:
             continue
         fade = min(spec.caption_fade_s, (end - start) / 3)
-        chain = f"[{index}:v]format=rgba"
+        # The still is decoded once and repeated in memory, timed to start with its caption.
+        frames = max(1, math.ceil((end - start) * fps) + 1)
+        chain = f"[{index}:v]format=yuva420p,loop=loop={frames - 1}:size=1:start=0,setpts=(N/{fps}+{_n(start)})/TB"
         if fade > 0:
             chain += (
                 f",fade=t=in:st={_n(start)}:d={_n(fade)}:alpha=1"
@@ -186,6 +221,13 @@ def _video_graph(spec: RenderSpec, caption_inputs: Sequence[int]) -> tuple[list[
             f":enable='between(t,{_n(start)},{_n(end)})'[ov{k}]"
         )
         current = f"ov{k}"
+    for k, (stream, index) in enumerate(zip(spec.caption_streams, stream_inputs, strict=True)):
+        # One band of word states from an ffconcat list: sparse frames, each held until the next.
+        chains.append(f"[{index}:v]format=yuva420p[ws{k}]")
+        chains.append(
+            f"[{current}][ws{k}]overlay=x={int(stream.x)}:y={int(stream.y)}:eof_action=pass:format=auto[wov{k}]"
+        )
+        current = f"wov{k}"
     thumb_at = min(max(0.0, spec.thumbnail_at_s), max(0.0, total - 1.0 / fps))
     chains.append(f"[{current}]format=yuv420p,split=2[vout][tsrc]")
     chains.append(
@@ -196,27 +238,31 @@ def _video_graph(spec: RenderSpec, caption_inputs: Sequence[int]) -> tuple[list[
 
 @dataclass(frozen=True)
 class LoudnessMeasurement:
-    """What loudnorm's analysis pass measured on the mixed audio (EBU R128)."""
+    """What the audio-only analysis pass measured on the mixed audio (EBU R128 `ebur128`)."""
 
-    input_i: float
-    input_tp: float
-    input_lra: float
-    input_thresh: float
-    target_offset: float
+    integrated_lufs: float
+    sample_peak_db: float
+    limiter_loss_lu: float = 0.0  # how much the limiter lowered the loudness at the plain gain
+
+    def gain_db(self, target_lufs: float) -> float:
+        """The gain that brings the mix to the target once the limiter has shaved its peaks."""
+        return target_lufs - self.integrated_lufs + self.limiter_loss_lu
 
 
 def _loudnorm(spec: RenderSpec, measured: LoudnessMeasurement | None) -> str:
-    """loudnorm for the final pass: linear gain from measured values when given, else one-pass dynamic."""
+    """The final pass's normalisation: a measured gain then a true-peak-safe limiter, else loudnorm one-pass.
+
+    With a measurement the gain is exact and costs nothing; loudnorm (which resamples to 192 kHz for its
+    true-peak detection) is used only when no measurement is given.
+    """
     target = spec.loudness_lufs
     if measured is None:
         return f"loudnorm=I={target:.1f}:TP={TRUE_PEAK_DB}:LRA=11"
-    # A loudness range above the target's would make loudnorm fall back to dynamic mode: allow the measured one.
-    lra = min(50.0, max(11.0, measured.input_lra + 1.0))
+    gain = measured.gain_db(target)
+    limit = 10 ** (TRUE_PEAK_DB / 20)
     return (
-        f"loudnorm=I={target:.1f}:TP={TRUE_PEAK_DB}:LRA={lra:.1f}"
-        f":measured_I={measured.input_i:.2f}:measured_TP={measured.input_tp:.2f}"
-        f":measured_LRA={measured.input_lra:.2f}:measured_thresh={measured.input_thresh:.2f}"
-        f":offset={measured.target_offset:.2f}:linear=true"
+        f"volume={gain:.2f}dB,"
+        f"alimiter=limit={limit:.4f}:attack={LIMITER_ATTACK_MS}:release={LIMITER_RELEASE_MS}:level=false:latency=true"
     )
 
 
@@ -259,35 +305,42 @@ def _audio_graph(
     return chains
 
 
-def loudness_analysis_command(spec: RenderSpec, ffmpeg: str = "ffmpeg") -> list[str]:
-    """The audio-only ffmpeg pass that measures the mix's loudness for a linear final normalisation (pure)."""
+def loudness_analysis_command(
+    spec: RenderSpec, ffmpeg: str = "ffmpeg", *, trial: LoudnessMeasurement | None = None
+) -> list[str]:
+    """The audio-only ffmpeg pass that measures the mix's loudness for the final pass's gain (pure).
+
+    It decodes only the voice and music (no video), so it costs a fraction of a second per minute.
+    With `trial`, the mix is measured after that measurement's gain and limiter (to learn what the
+    limiter takes off).
+    """
     if problems := spec.problems():
         raise RenderError("cannot render this spec: " + "; ".join(problems))
-    target = spec.loudness_lufs if spec.loudness_lufs is not None else -14.0
     args = [ffmpeg, "-hide_banner", "-nostdin", "-v", "info", "-i", str(Path(spec.voice).resolve())]
     music_index = None
     if spec.music is not None:
         music_index = 1
         args += ["-stream_loop", "-1", "-i", str(Path(spec.music).resolve())]
-    measure = f"loudnorm=I={target:.1f}:TP={TRUE_PEAK_DB}:LRA=11:print_format=json"
-    graph = ";".join(_audio_graph(spec, 0, music_index, normalise=measure))
+    meter = "ebur128=framelog=quiet:peak=sample"
+    if trial is not None:
+        meter = f"{_loudnorm(spec, trial)},{meter}"
+    graph = ";".join(_audio_graph(spec, 0, music_index, normalise=meter))
     return [*args, "-filter_complex", graph, "-map", "[aout]", "-f", "null", "-"]
 
 
-def parse_loudnorm_json(stderr: str) -> LoudnessMeasurement | None:
-    """The measurement loudnorm printed as JSON; None when the audio is silent (nothing to normalise)."""
-    start = stderr.rfind("{")
-    end = stderr.rfind("}")
-    if start < 0 or end < start:
+_SUMMARY_I = re.compile(r"I:\s*(-?inf|-?[\d.]+) LUFS")
+_SUMMARY_PEAK = re.compile(r"Sample peak:\s*Peak:\s*(-?inf|-?[\d.]+) dBFS")
+
+
+def parse_ebur128_summary(stderr: str) -> LoudnessMeasurement | None:
+    """The integrated loudness and sample peak `ebur128` printed; None when the audio is silent."""
+    parts = stderr.rsplit("Summary:", 1)
+    loudness = _SUMMARY_I.search(parts[-1]) if len(parts) == 2 else None
+    peak = _SUMMARY_PEAK.search(parts[-1]) if len(parts) == 2 else None
+    if loudness is None or peak is None:
         raise RenderError("loudness analysis printed no measurement; ffmpeg's output:\n" + stderr[-1500:])
-    try:
-        data = json.loads(stderr[start : end + 1])
-        values = [
-            float(data[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
-        ]
-    except (ValueError, KeyError) as exc:
-        raise RenderError(f"cannot read loudnorm's measurement {stderr[start : end + 1]!r}: {exc}") from exc
-    if not all(math.isfinite(v) for v in values) or values[0] < -70:
+    values = [float(v) for v in (loudness.group(1), peak.group(1))]
+    if not all(math.isfinite(v) for v in values) or values[0] <= -70:
         return None
     return LoudnessMeasurement(*values)
 
@@ -295,15 +348,33 @@ def parse_loudnorm_json(stderr: str) -> LoudnessMeasurement | None:
 def measure_mix_loudness(
     spec: RenderSpec, *, timeout_s: float = 300.0, ffmpeg: str | None = None
 ) -> LoudnessMeasurement | None:
-    """Run the audio-only analysis pass (voice + ducked music) and return loudnorm's measurement."""
-    command = loudness_analysis_command(spec, ffmpeg or ffmpeg_exe())
-    try:
-        run = run_ffmpeg(command, timeout_s=timeout_s, what="loudness analysis")
-    except FFmpegTimeoutError as exc:
-        raise RenderTimeoutError(str(exc), stderr_tail=exc.stderr_tail) from exc
-    except FFmpegError as exc:
-        raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
-    return parse_loudnorm_json(run.stderr)
+    """Run the audio-only analysis pass (voice + ducked music) and return its loudness (None if silent)."""
+    exe = ffmpeg or ffmpeg_exe()
+
+    def measure(trial: LoudnessMeasurement | None) -> LoudnessMeasurement | None:
+        command = loudness_analysis_command(spec, exe, trial=trial)
+        try:
+            run = run_ffmpeg(command, timeout_s=timeout_s, what="loudness analysis")
+        except FFmpegTimeoutError as exc:
+            raise RenderTimeoutError(str(exc), stderr_tail=exc.stderr_tail) from exc
+        except FFmpegError as exc:
+            raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
+        return parse_ebur128_summary(run.stderr)
+
+    measured = measure(None)
+    target = spec.loudness_lufs if spec.loudness_lufs is not None else -14.0
+    if measured is None or measured.sample_peak_db + measured.gain_db(target) <= TRUE_PEAK_DB:
+        return measured  # the limiter will not touch it: the plain gain is exact
+    # The limiter lowers the loudness a little; measure what it takes off and add it back (twice at most).
+    for _ in range(LIMITER_CORRECTIONS):
+        limited = measure(measured)
+        if limited is None:
+            break
+        error = target - limited.integrated_lufs
+        if abs(error) < 0.3:
+            break
+        measured = replace(measured, limiter_loss_lu=round(measured.limiter_loss_lu + error, 2))
+    return measured
 
 
 def build_render_command(
@@ -316,29 +387,42 @@ def build_render_command(
 ) -> list[str]:
     """The single ffmpeg argument list that renders the video and its thumbnail (pure: runs nothing).
 
-    With `loudness` (from `measure_mix_loudness`) the audio is normalised linearly to the target;
-    without it, by loudnorm's one-pass dynamic mode.
+    With `loudness` (from `measure_mix_loudness`) the audio gets the exact gain to the target and a
+    limiter; without it, loudnorm's one-pass dynamic mode.
     """
     if problems := spec.problems():
         raise RenderError("cannot render this spec: " + "; ".join(problems))
     total = spec.total_s
     args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error"]
+    inputs = 0
+    clip_inputs: list[int] = []
     for clip in spec.clips:
-        args += ["-i", str(Path(clip).resolve())]
+        clip_inputs.append(inputs)
+        if isinstance(clip, GeneratedClip):
+            # An input, not a source inside -filter_complex: ffmpeg then generates it on demand in its own
+            # thread; as graph sources, every scene was drawn ahead into memory (1.5 GB at 720p, and slower).
+            args += ["-f", "lavfi", "-i", clip.source]
+        else:
+            args += ["-i", str(Path(clip).resolve())]
+        inputs += 1
     caption_inputs = []
     for cap in spec.captions:
-        caption_inputs.append(len(spec.clips) + len(caption_inputs))
-        # A looped still that ends with its caption; overlay passes the picture through after it.
-        args += ["-loop", "1", "-framerate", str(spec.fps), "-t", _n(min(total, cap.end_s) + 1.0 / spec.fps)]
+        caption_inputs.append(inputs)
         args += ["-i", str(Path(cap.path).resolve())]
-    voice_index = len(spec.clips) + len(spec.captions)
+        inputs += 1
+    stream_inputs = []
+    for stream in spec.caption_streams:
+        stream_inputs.append(inputs)
+        args += ["-f", "concat", "-i", str(Path(stream.playlist).resolve())]
+        inputs += 1
+    voice_index = inputs
     args += ["-i", str(Path(spec.voice).resolve())]
     music_index = None
     if spec.music is not None:
         music_index = voice_index + 1
         args += ["-stream_loop", "-1", "-i", str(Path(spec.music).resolve())]
 
-    video_chains, video_label = _video_graph(spec, caption_inputs)
+    video_chains, video_label = _video_graph(spec, clip_inputs, caption_inputs, stream_inputs)
     normalise = _loudnorm(spec, loudness) if spec.loudness_lufs is not None else None
     graph = ";".join(video_chains + _audio_graph(spec, voice_index, music_index, normalise=normalise))
     args += ["-filter_complex", graph]
@@ -355,7 +439,8 @@ def build_render_command(
 
 
 def _check_inputs(spec: RenderSpec) -> None:
-    inputs = [*spec.clips, *(cap.path for cap in spec.captions), spec.voice]
+    inputs = [c for c in spec.clips if not isinstance(c, GeneratedClip)]
+    inputs += [*(cap.path for cap in spec.captions), *(s.playlist for s in spec.caption_streams), spec.voice]
     if spec.music is not None:
         inputs.append(spec.music)
     missing = [str(p) for p in inputs if not Path(p).is_file()]
@@ -432,3 +517,48 @@ def render_video(
     seconds = time.monotonic() - started
     logger.info("rendered %s in %.1fs", video_out.name, seconds)
     return RenderResult(video=video_out, thumbnail=thumbnail_out, seconds=seconds, ffmpeg_args=args)
+
+
+def fit_clip_command(
+    source: Path, out: Path, *, duration_s: float, width: int, height: int, fps: int = 30,
+    preset: str = "veryfast", crf: int = 21, ffmpeg: str = "ffmpeg",
+) -> list[str]:  # fmt: skip
+    """The ffmpeg arguments that cut a downloaded clip to a scene: its length, size (cover + crop), fps, no audio."""
+    if duration_s <= 0:
+        raise ValueError(f"scene duration must be positive, got {duration_s}")
+    if width < 16 or height < 16 or width % 2 or height % 2:
+        raise ValueError(f"scene size must be even and at least 16x16, got {width}x{height}")
+    picture = (
+        f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1,"
+        f"fps={fps},format=yuv420p,tpad=stop_mode=clone:stop_duration={_n(duration_s)},trim=duration={_n(duration_s)}"
+    )
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", str(Path(source).resolve()),
+        "-map", "0:v:0", "-vf", picture, "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+        "-pix_fmt", "yuv420p", "-r", str(fps), "-movflags", "+faststart", "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+def fit_clip(
+    source: Path,
+    out: Path,
+    *,
+    duration_s: float,
+    width: int,
+    height: int,
+    fps: int = 30,
+    timeout_s: float = 300.0,
+) -> Path:
+    """Cut a downloaded or generated clip to the scene's length and size (a short clip holds its last frame)."""
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        args = fit_clip_command(
+            source, tmp, duration_s=duration_s, width=width, height=height, fps=fps, ffmpeg=ffmpeg_exe()
+        )
+        try:
+            run_ffmpeg(args, timeout_s=timeout_s, what=f"fitting {Path(source).name} to the scene")
+        except FFmpegError as exc:
+            raise RenderError(
+                f"cannot use {Path(source).name} as a scene clip: {exc}", stderr_tail=exc.stderr_tail
+            ) from exc
+    return out

@@ -9,7 +9,7 @@ from shortvid_assets.resources.script_writers import script_writer_from_env
 from shortvid_assets.resources.style_classifiers import style_classifier_from_env
 from shortvid_assets.resources.trend_sources import tiktok_source_from_env, youtube_source_from_env
 from shortvid_assets.resources.video_format import VideoFormat
-from shortvid_assets.resources.visuals import ProceduralVisuals
+from shortvid_assets.resources.visuals import visuals_from_env
 from shortvid_assets.resources.voices import voice_from_env
 
 
@@ -21,7 +21,7 @@ def build_resources() -> dict[str, object]:
         "style_classifier": style_classifier_from_env(),  # SHORTVID_STYLE_CLASSIFIER=rules|openai
         "script_writer": script_writer_from_env(),  # SHORTVID_SCRIPT_WRITER=template|openai
         "voice": voice_from_env(),  # SHORTVID_VOICE=offline|openai
-        "visuals": ProceduralVisuals(),
+        "visuals": visuals_from_env(),  # SHORTVID_VISUALS=procedural|pexels|openai
         "video_format": VideoFormat.from_env(),
         "paths": ShortvidPaths.from_env(),
         "review_db": ReviewDatabase(url=settings.database_url()),

@@ -1,4 +1,5 @@
-"""Protects captions: word-timed short lines that never overlap, and PNGs that fit the safe zone for any text."""
+"""Protects captions: word-timed short lines that never overlap, PNGs that fit the safe zone for any text,
+the spoken word highlighted state by state, and word captions that move away from text overlays."""
 
 from __future__ import annotations
 
@@ -14,13 +15,19 @@ from shortvid_assets.domain.captions import (
     TEXT_WIDTH_FRACTION,
     CaptionCue,
     CaptionImage,
+    CaptionStyle,
+    CueWord,
     FontNotFoundError,
     _load_font,
     caption_boxes_in_safe_zone,
     caption_cues_from_words,
+    caption_y,
+    choose_word_position,
     default_font_path,
     overlay_cues,
     render_caption_png,
+    render_caption_track,
+    word_states,
 )
 from shortvid_assets.domain.models import TextOverlay, WordTiming
 
@@ -190,3 +197,112 @@ def test_safe_zone_check_flags_boxes_in_the_ui_bands() -> None:
     problems = caption_boxes_in_safe_zone([ok, low, high, out], W, H)
     assert len(problems) == 3
     assert [p.split(":")[0] for p in problems] == ["low.png", "high.png", "out.png"]
+
+
+# --- word-highlighted caption track ---------------------------------------------------------------------
+
+HIGHLIGHT = (255, 212, 0)
+
+
+def _has_color(image: Image.Image, rgb: tuple[int, int, int], tolerance: int = 40) -> int:
+    """How many opaque pixels are close to `rgb`."""
+    return sum(
+        1
+        for px in image.convert("RGBA").getdata()
+        if px[3] > 200 and all(abs(px[i] - rgb[i]) <= tolerance for i in range(3))
+    )
+
+
+def test_cue_words_carry_their_timings_and_each_word_gets_a_highlight_state() -> None:
+    words = _words(("Hello", 0.0, 0.3), ("big", 0.35, 0.6), ("world.", 0.7, 1.0), ("Next", 1.5, 1.8))
+    cues = caption_cues_from_words(words)
+    assert [w.text for w in cues[0].words] == ["Hello", "big", "world."]
+    states = word_states(cues[0])
+    assert [(s[0].start, s[1], s[2]) for s in states] == [
+        (0, 0.0, 0.35),
+        (1, 0.35, 0.7),
+        (2, 0.7, cues[0].end_s),
+    ]
+    assert word_states(CaptionCue("no timings", 0, 1)) == [(None, 0, 1)]
+    two = CaptionCue("New York rocks", 0, 1, words=(CueWord("New York", 0, 0.5), CueWord("rocks", 0.5, 1)))
+    assert [s[0] for s in word_states(two)] == [range(0, 2), range(2, 3)], (
+        "a timed phrase highlights all its words"
+    )
+
+
+def test_track_renders_one_png_per_word_state_with_only_the_spoken_word_highlighted(tmp_path: Path) -> None:
+    words = _words(("Alpha", 0.2, 0.5), ("beta", 0.6, 0.9), ("gamma", 1.0, 1.3))
+    track = render_caption_track(words, [], tmp_path, width=W, height=H)
+    assert track.overlays == [] and len(track.streams) == 1
+    (stream,) = track.streams
+    assert len(stream.states) == 3
+    images = [Image.open(s.path) for s in stream.states]
+    assert all(im.size == (stream.w, stream.h) for im in images), "one band size: one overlay in the render"
+    spans = []
+    for image in images:
+        mask = Image.new("L", image.size)
+        mask.putdata(
+            [255 if p[3] > 200 and p[0] > 200 and p[1] > 170 and p[2] < 60 else 0 for p in image.getdata()]
+        )
+        box = mask.getbbox()
+        assert box is not None, "every state highlights a word"
+        spans.append((box[0], box[2]))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans)), (
+        f"one word at a time, left to right: {spans}"
+    )
+    assert all(right - left < stream.w / 2 for left, right in spans), "only one word is lit"
+    playlist = stream.playlist.read_text().splitlines()
+    assert playlist[0] == "ffconcat version 1.0"
+    assert playlist[1:5] == ["file 'band0-blank.png'", "duration 0.200000", f"file '{stream.states[0].path.name}'",
+                             "duration 0.400000"]  # fmt: skip
+    assert playlist[-1] == "file 'band0-blank.png'", "the stream ends on a blank frame"
+    assert caption_boxes_in_safe_zone(track.boxes, W, H) == []
+
+
+def test_word_captions_move_out_of_the_band_an_overlay_occupies(tmp_path: Path) -> None:
+    words = _words(
+        ("Under", 0.0, 0.4), ("the", 0.5, 0.7), ("hook.", 0.8, 1.0), ("Later", 3.0, 3.4), ("on.", 3.5, 3.8)
+    )
+    overlays = [
+        TextOverlay(text="A big bottom banner", start_s=0.0, end_s=2.0, position="bottom", style="cta")
+    ]
+    track = render_caption_track(words, overlays, tmp_path, width=W, height=H)
+    (banner,) = track.overlays
+    by_time = sorted(track.boxes[1:], key=lambda b: b.start_s)
+    early, late = by_time[0], by_time[-1]
+    assert early.y + early.h <= banner.y or early.y >= banner.y + banner.h, "no collision with the banner"
+    assert early.y == pytest.approx(H * SAFE_TOP_FRACTION, abs=1), "moved to the top band"
+    assert late.y + late.h == pytest.approx(H * (1 - SAFE_BOTTOM_FRACTION), abs=1), (
+        "back at the bottom after it"
+    )
+    assert caption_boxes_in_safe_zone(track.boxes, W, H) == []
+
+
+def test_collision_choice_falls_through_top_to_centre() -> None:
+    cue = CaptionCue("line", 1.0, 2.0)
+    bottom = CaptionImage(Path("b.png"), 0, caption_y("bottom", 100, H), W, 100, 0.0, 3.0)
+    top = CaptionImage(Path("t.png"), 0, caption_y("top", 100, H), W, 100, 0.5, 1.5)
+    later = CaptionImage(Path("l.png"), 0, caption_y("bottom", 100, H), W, 100, 2.5, 3.0)
+    assert choose_word_position(cue, 100, [later], H) == "bottom", "an overlay at another time does not count"
+    assert choose_word_position(cue, 100, [bottom], H) == "top"
+    assert choose_word_position(cue, 100, [bottom, top], H) == "center"
+
+
+@pytest.mark.parametrize("text", ["Fire 🔥 deals", "שלום עולם", "日本語 テキスト", "\x00 \ud800 ok"])
+def test_any_unicode_word_track_renders(tmp_path: Path, text: str) -> None:
+    words = [WordTiming(word=w, start_s=i * 0.3, end_s=i * 0.3 + 0.25) for i, w in enumerate(text.split())]
+    track = render_caption_track(words, [], tmp_path, width=W, height=H)
+    assert all(
+        Image.open(s.path).size == (stream.w, stream.h) for stream in track.streams for s in stream.states
+    )
+
+
+def test_caption_style_colours_are_validated_and_used(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="fill must be a colour"):
+        render_caption_png(
+            CaptionCue("x", 0, 1), tmp_path / "x.png", width=W, height=H, style=CaptionStyle(fill="red")
+        )
+    cap = render_caption_png(
+        CaptionCue("Green", 0, 1), tmp_path / "g.png", width=W, height=H, style=CaptionStyle(fill="#00FF00")
+    )
+    assert _has_color(Image.open(cap.path), (0, 255, 0)) > 50

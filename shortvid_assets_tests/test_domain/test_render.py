@@ -16,6 +16,7 @@ from shortvid_assets.domain.captions import (
     CaptionImage,
     caption_boxes_in_safe_zone,
     render_caption_png,
+    render_caption_track,
 )
 from shortvid_assets.domain.ffmpeg import (
     FFmpegError,
@@ -24,6 +25,7 @@ from shortvid_assets.domain.ffmpeg import (
     ffmpeg_exe,
     run_ffmpeg,
 )
+from shortvid_assets.domain.models import WordTiming
 from shortvid_assets.domain.probe import (
     audio_mean_volume_db,
     black_runs,
@@ -32,15 +34,17 @@ from shortvid_assets.domain.probe import (
     integrated_loudness_lufs,
     probe_media,
 )
-from shortvid_assets.domain.procedural import render_procedural_clip
+from shortvid_assets.domain.procedural import gradient_source, render_procedural_clip
 from shortvid_assets.domain.render import (
+    GeneratedClip,
     LoudnessMeasurement,
     RenderError,
     RenderSpec,
     RenderTimeoutError,
     build_render_command,
+    fit_clip,
     loudness_analysis_command,
-    parse_loudnorm_json,
+    parse_ebur128_summary,
     render_video,
 )
 
@@ -379,28 +383,41 @@ def _band_volume(path: Path, start: float, duration: float, freq: int) -> float:
     return float(stderr.rsplit("mean_volume:", 1)[1].split("dB")[0])
 
 
-def test_parse_loudnorm_json_reads_the_measurement_and_treats_silence_as_none() -> None:
-    stderr = (
-        "[Parsed_loudnorm_0 @ 0x1]\n{\n"
-        '\t"input_i" : "-21.10",\n\t"input_tp" : "-5.64",\n\t"input_lra" : "3.50",\n'
-        '\t"input_thresh" : "-31.27",\n\t"output_i" : "-14.2",\n\t"target_offset" : "0.92"\n}\n'
-    )
-    measured = parse_loudnorm_json(stderr)
-    assert measured == LoudnessMeasurement(-21.10, -5.64, 3.50, -31.27, 0.92)
-    silent = stderr.replace('"-21.10"', '"-inf"').replace('"-5.64"', '"-inf"')
-    assert parse_loudnorm_json(silent) is None
+EBUR128_SUMMARY = """[Parsed_ebur128_0 @ 0x1] Summary:
+
+  Integrated loudness:
+    I:         -21.1 LUFS
+    Threshold: -31.3 LUFS
+
+  Loudness range:
+    LRA:         3.5 LU
+
+  Sample peak:
+    Peak:       -5.6 dBFS
+"""
+
+
+def test_parse_ebur128_summary_reads_the_measurement_and_treats_silence_as_none() -> None:
+    assert parse_ebur128_summary("noise\n" + EBUR128_SUMMARY) == LoudnessMeasurement(-21.1, -5.6)
+    silent = EBUR128_SUMMARY.replace("-21.1 LUFS", "-70.0 LUFS").replace("-5.6 dBFS", "-inf dBFS")
+    assert parse_ebur128_summary(silent) is None
     with pytest.raises(RenderError, match="no measurement"):
-        parse_loudnorm_json("no json here")
+        parse_ebur128_summary("no summary here")
 
 
-def test_command_with_a_measurement_normalises_linearly() -> None:
-    measured = LoudnessMeasurement(-21.1, -5.6, 3.5, -31.3, 0.9)
+def test_command_with_a_measurement_applies_its_gain_and_a_peak_limiter() -> None:
+    measured = LoudnessMeasurement(-21.1, -5.6, limiter_loss_lu=0.4)
     graph = _graph(build_render_command(_paper_spec(), Path("o.mp4"), Path("t.jpg"), loudness=measured))
-    assert "loudnorm=I=-14.0:TP=-1.5:LRA=11.0:measured_I=-21.10:measured_TP=-5.60" in graph
-    assert "linear=true" in graph
+    assert "volume=7.50dB,alimiter=limit=0.8414" in graph, "gain = target - measured + limiter loss"
+    assert "loudnorm" not in graph, "no 192 kHz loudnorm in the video pass once the mix is measured"
     analysis = loudness_analysis_command(_paper_spec(music=Path("/in/m.wav")))
-    assert "print_format=json" in _graph(analysis) and "sidechaincompress" in _graph(analysis)
+    assert "ebur128=framelog=quiet:peak=sample" in _graph(analysis) and "sidechaincompress" in _graph(
+        analysis
+    )
     assert analysis[-3:] == ["-f", "null", "-"] and not any(a.endswith(".mp4") for a in analysis)
+    assert not any(a.startswith("/in/") and a.endswith((".mp4", ".png")) for a in analysis), "audio only"
+    trial = loudness_analysis_command(_paper_spec(), trial=measured)
+    assert "volume=7.50dB,alimiter" in _graph(trial) and "ebur128" in _graph(trial)
 
 
 @pytest.mark.parametrize(("voice_gain", "target"), [(0.6, -14.0), (0.03, -14.0), (0.6, -16.0)])
@@ -492,3 +509,68 @@ def test_other_output_sizes(media: dict, tmp_path: Path, width: int, height: int
     assert (info.width, info.height) == (width, height)
     assert info.duration_s == pytest.approx(1.2, abs=0.1)
     assert Image.open(result.thumbnail).size == (width, height)
+
+
+# --- word-highlighted captions, in-graph scenes, formats ------------------------------------------------
+
+
+def _yellow_columns(frame: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, int] | None:
+    """Leftmost and rightmost x of highlight-yellow pixels inside `box` of a frame."""
+    region = frame.crop(box)
+    xs = [i % region.width for i, (r, g, b) in enumerate(region.getdata()) if r > 190 and g > 150 and b < 90]
+    return (min(xs), max(xs)) if len(xs) > 5 else None
+
+
+def test_word_caption_stream_highlights_the_spoken_word_in_the_video(media: dict, tmp_path: Path) -> None:
+    words = [
+        WordTiming(word=w, start_s=s, end_s=s + 0.6) for w, s in (("Red", 0.2), ("green", 1.0), ("blue", 1.8))
+    ]
+    track = render_caption_track(words, [], tmp_path / "caps", width=W, height=H)
+    (stream,) = track.streams
+    spec = _spec(media, captions=track.overlays, caption_streams=track.streams, loudness_lufs=None)
+    result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    band = (stream.x, stream.y, stream.x + stream.w, stream.y + stream.h)
+    lit = [_yellow_columns(extract_frame(result.video, t), band) for t in (0.1, 0.6, 1.4, 2.2)]
+    assert lit[0] is None, "nothing is shown before the first word"
+    assert all(lit[1:]), f"a word is highlighted while speaking: {lit}"
+    assert lit[1][1] < lit[2][0] and lit[2][1] < lit[3][0], f"the highlight moves word by word: {lit}"
+    graph = _graph(build_render_command(spec, Path("o.mp4"), Path("t.jpg")))
+    assert graph.count("overlay=") == 1, "one overlay for the whole spoken track"
+
+
+def test_generated_scenes_render_without_input_files_and_unsafe_sources_are_refused(
+    media: dict, tmp_path: Path
+) -> None:
+    clips = [
+        GeneratedClip(gradient_source(duration_s=1.0, width=W, height=H, fps=30, seed=f"g{i}"))
+        for i in range(3)
+    ]
+    spec = _spec(media, clips=clips, loudness_lufs=None)
+    args = build_render_command(spec, Path("o.mp4"), Path("t.jpg"))
+    assert not any(a.endswith(".mp4") for a in args[: args.index("-filter_complex")]), "no clip file is read"
+    assert [args[i + 2].split("=")[0] for i, a in enumerate(args) if a == "lavfi"] == ["gradients"] * 3
+    assert args[args.index("lavfi") + 1 : args.index("lavfi") + 3] == ["-i", clips[0].source]
+    result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
+    assert probe_media(result.video).duration_s == pytest.approx(3.0, abs=0.1)
+    first, last = extract_frame(result.video, 0.3), extract_frame(result.video, 2.7)
+    assert _region_diff(first, last, (0, 0, W, H)) > 10, "three different gradients"
+    evil = GeneratedClip("gradients=s=16x16[x];movie=/etc/passwd[y]")
+    with pytest.raises(RenderError, match="not a single lavfi source"):
+        build_render_command(_spec(media, clips=[evil, *clips[1:]]), Path("o.mp4"), Path("t.jpg"))
+
+
+@pytest.mark.parametrize("preset", ["ultrafast", "medium"])
+def test_preset_crf_and_fps_reach_the_encoder(preset: str) -> None:
+    args = build_render_command(_paper_spec(preset=preset, crf=25, fps=24), Path("o.mp4"), Path("t.jpg"))
+    assert args[args.index("-preset") + 1] == preset and args[args.index("-crf") + 1] == "25"
+    assert args[args.index("-r") + 1] == "24" and "fps=24" in _graph(args)
+
+
+def test_fit_clip_cuts_scales_and_pads_a_clip_to_the_scene(media: dict, tmp_path: Path) -> None:
+    out = fit_clip(media["clip0"], tmp_path / "scene.mp4", duration_s=2.0, width=128, height=128, fps=24)
+    info = probe_media(out)
+    assert (info.width, info.height, info.fps, info.has_audio) == (128, 128, 24.0, False)
+    assert info.duration_s == pytest.approx(2.0, abs=0.1), "a 1.2 s source holds its last frame"
+    with pytest.raises(RenderError, match="cannot use"):
+        fit_clip(media["voice"], tmp_path / "bad.mp4", duration_s=1.0, width=128, height=128)
+    assert not (tmp_path / "bad.mp4").exists()
