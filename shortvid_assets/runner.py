@@ -118,3 +118,95 @@ def run_day(
             run_partition(instance, VIDEO_JOB, str(date_theme_key(day, theme)), force=force, defs=defs)
         )
     return runs
+
+
+# --- backfills ----------------------------------------------------------------------------------------
+
+BACKFILL_SCOPES = ("all", "trends", "video")
+
+
+@dataclass
+class BackfillPlan:
+    """Which partitions of which assets a backfill targets, in graph order."""
+
+    partitions: dict[str, list[str]]
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.partitions.values())
+
+    def count(self) -> int:
+        return sum(len(keys) for keys in self.partitions.values())
+
+
+def plan_backfill(
+    instance: dg.DagsterInstance,
+    days: list[str],
+    themes: list[str],
+    *,
+    scope: str = "all",
+    missing_only: bool = False,
+    defs: dg.Definitions | None = None,
+) -> BackfillPlan:
+    """The asset partitions a backfill of `days` × `themes` targets; only unmaterialized ones if asked."""
+    if scope not in BACKFILL_SCOPES:
+        raise ValueError(f"backfill scope {scope!r}: use one of {', '.join(BACKFILL_SCOPES)}")
+    jobs = {"all": (TRENDS_JOB, VIDEO_JOB), "trends": (TRENDS_JOB,), "video": (VIDEO_JOB,)}[scope]
+    plan: dict[str, list[str]] = {}
+    for job_name in jobs:
+        job = defs.resolve_job_def(job_name) if defs is not None else load_job(job_name)
+        graph = job.asset_layer.asset_graph
+        selected = job.asset_layer.selected_asset_keys
+        if job_name == TRENDS_JOB:
+            keys = list(days)
+        else:
+            keys = [str(date_theme_key(day, theme)) for day in days for theme in themes]
+        for asset in (k for k in graph.toposorted_asset_keys if k in selected):
+            done = instance.get_materialized_partitions(asset) if missing_only else set()
+            plan[asset.to_user_string()] = [key for key in keys if key not in done]
+    return BackfillPlan(plan)
+
+
+def launch_backfill(
+    instance: dg.DagsterInstance,
+    plan: BackfillPlan,
+    *,
+    title: str,
+    tags: dict[str, str] | None = None,
+    defs: dg.Definitions | None = None,
+) -> str:
+    """Submit `plan` as a Dagster asset backfill (as the UI does); the daemon launches its runs."""
+    from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+    from dagster._core.definitions.events import AssetKeyPartitionKey
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+    from dagster._time import get_current_timestamp
+
+    if defs is None:
+        from shortvid_assets.definitions import defs
+    if plan.empty:
+        raise ValueError("the backfill targets no partition: everything asked for is materialized")
+    asset_graph = defs.resolve_asset_graph()
+    subset = AssetGraphSubset.from_asset_partition_set(
+        {
+            AssetKeyPartitionKey(dg.AssetKey.from_user_string(asset), key)
+            for asset, keys in plan.partitions.items()
+            for key in keys
+        },
+        asset_graph,
+    )
+    backfill_id = make_new_backfill_id()
+    instance.add_backfill(
+        PartitionBackfill.from_asset_graph_subset(
+            backfill_id=backfill_id,
+            backfill_timestamp=get_current_timestamp(),
+            tags={"shortvid/launched_by": "cli", **(tags or {})},
+            dynamic_partitions_store=instance,
+            asset_graph_subset=subset,
+            title=title,
+            description=None,
+            run_config=None,
+        )
+    )
+    log.info("backfill %s: %d asset partitions", backfill_id, plan.count())
+    return backfill_id

@@ -1,0 +1,174 @@
+"""`shortvid backfill` and `shortvid worker`: operations on the shared instance (ORCH-4, ORCH-5)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+MAX_BACKFILL_DAYS = 366
+TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+
+def _days(start: str, end: str) -> list[str]:
+    from shortvid_assets.cli import UserError, _parse_date
+
+    first, last = date.fromisoformat(_parse_date(start)), date.fromisoformat(_parse_date(end))
+    if last < first:
+        raise UserError(f"--to {end} is before --from {start}")
+    count = (last - first).days + 1
+    if count > MAX_BACKFILL_DAYS:
+        raise UserError(f"{count} days asked for: backfill at most {MAX_BACKFILL_DAYS} days at a time")
+    return [(first + timedelta(days=n)).isoformat() for n in range(count)]
+
+
+def _daemon_running(instance, within_s: float = 120.0) -> bool:
+    beats = instance.get_daemon_heartbeats()
+    backfill = beats.get("BACKFILL")
+    return backfill is not None and time.time() - backfill.timestamp < within_s
+
+
+def wait_for_backfill(instance, backfill_id: str, timeout_s: float, poll_s: float = 5.0) -> str:
+    """Poll the backfill until it ends or `timeout_s` passes; its last status name."""
+    import dagster as dg
+
+    deadline = time.monotonic() + timeout_s
+    reported = None
+    while True:
+        backfill = instance.get_backfill(backfill_id)
+        runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id))
+        by_status: dict[str, int] = {}
+        for run in runs:
+            by_status[run.status.value] = by_status.get(run.status.value, 0) + 1
+        line = f"{backfill.status.value}: runs " + (
+            ", ".join(f"{n} {s.lower()}" for s, n in sorted(by_status.items())) or "none yet"
+        )
+        if line != reported:
+            click.echo(line)
+            reported = line
+        if backfill.status.value in TERMINAL or time.monotonic() > deadline:
+            return backfill.status.value
+        time.sleep(poll_s)
+
+
+@click.command()
+@click.option("--from", "start", required=True, help="First date (YYYY-MM-DD).")
+@click.option("--to", "end", required=True, help="Last date (YYYY-MM-DD), included.")
+@click.option("--theme", "theme_slugs", multiple=True, help="Theme slug; repeat for several; default all.")
+@click.option(
+    "--job",
+    "scope",
+    type=click.Choice(["all", "trends", "video"]),
+    default="all",
+    show_default=True,
+    help="The trends job, the video job, or both (trends first, then the videos).",
+)
+@click.option("--missing", is_flag=True, help="Only partitions that are not materialized yet.")
+@click.option(
+    "--wait", "wait_s", type=float, default=None, help="Wait up to this many seconds for it to end."
+)
+def backfill(
+    start: str, end: str, theme_slugs: tuple[str, ...], scope: str, missing: bool, wait_s: float | None
+) -> None:
+    """Backfill a date range as a Dagster asset backfill; the daemon runs it through the run queue."""
+    from shortvid_assets.cli import UserError, _check_theme, _sync_theme_partitions, _themes
+    from shortvid_assets.instance import get_instance
+    from shortvid_assets.runner import launch_backfill, plan_backfill
+
+    days = _days(start, end)
+    themes = _themes()
+    slugs = [_check_theme(s, themes) for s in theme_slugs] or sorted(themes)
+    instance = get_instance()
+    _sync_theme_partitions(instance, themes)
+    plan = plan_backfill(instance, days, slugs, scope=scope, missing_only=missing)
+    if plan.empty:
+        click.echo("nothing to backfill: every partition asked for is materialized")
+        return
+    title = f"shortvid {scope} {days[0]}..{days[-1]}" + (" missing" if missing else "")
+    try:
+        backfill_id = launch_backfill(instance, plan, title=title)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for asset, keys in plan.partitions.items():
+        click.echo(f"  {asset:16} {len(keys)} partitions")
+    click.echo(f"backfill {backfill_id}: {plan.count()} asset partitions ({title})")
+    click.echo(f"  UI: http://127.0.0.1:3000/runs/b/{backfill_id}")
+    if not _daemon_running(instance):
+        click.echo(
+            "  no Dagster daemon is running on this instance: start `shortvid dev` (or "
+            f"`dagster-daemon run` with DAGSTER_HOME={os.environ['DAGSTER_HOME']}); the backfill waits"
+        )
+    if wait_s is not None:
+        status = wait_for_backfill(instance, backfill_id, wait_s)
+        if status not in {"COMPLETED", "COMPLETED_SUCCESS"}:
+            raise click.ClickException(
+                f"backfill {backfill_id} is {status}: see its runs in the UI, fix the cause, then run the "
+                "same command with --missing to make only what is still missing"
+            )
+
+
+def write_celery_config(folder: Path, broker: str, backend: str) -> Path:
+    """The `dagster_celery_config` module dagster-celery's app reads for its broker and backend."""
+    path = folder / "dagster_celery_config.py"
+    path.write_text(
+        f"broker_url = {broker!r}\nresult_backend = {backend!r}\nworker_prefetch_multiplier = 1\n"
+    )
+    return path
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--broker", default=None, help="Celery broker URL; default SHORTVID_CELERY_BROKER or local Redis."
+)
+@click.option("--concurrency", "-c", default=1, show_default=True, help="Steps this worker runs at once.")
+@click.option("--name", "-n", default="shortvid@%h", show_default=True, help="Celery worker name.")
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[str, ...]) -> None:
+    """Start a Celery worker that runs steps of jobs on SHORTVID_EXECUTOR=celery; extra args go to celery."""
+    from shortvid_assets import executors
+    from shortvid_assets.instance import prepare_environment
+
+    if broker:
+        os.environ[executors.BROKER_ENV] = broker
+    os.environ[executors.EXECUTOR_ENV] = "celery"
+    prepare_environment()
+    folder = Path(tempfile.mkdtemp(prefix="shortvid-celery-"))
+    write_celery_config(folder, executors.celery_broker(), executors.celery_backend())
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)
+    celery = Path(sys.executable).with_name("celery")
+    args = [
+        str(celery),
+        "-A",
+        "dagster_celery.app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--prefetch-multiplier",
+        "1",
+        "-Q",
+        "dagster",
+        "-n",
+        name,
+        *celery_args,
+    ]
+    click.echo(f"Celery worker on {executors.celery_broker()} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    os.execv(args[0], args)
+
+
+@click.group()
+def main() -> None:
+    """Operations commands, also registered under `shortvid`."""
+
+
+main.add_command(backfill)
+main.add_command(worker)
+
+if __name__ == "__main__":
+    main()
