@@ -24,10 +24,6 @@ CALLS_OUTSIDE = sorted(
     )
     if EXTERNAL & set(spec.required_resource_keys)
 )
-MISSING_POLICY = {  # remove a line when the stage's module gives it a RetryPolicy
-    "trend_report": "style_classifier may call an LLM: assets/trends.py needs retry_policy on trend_report",
-    "scene_clips": "visuals may call a stock or AI video API: assets/media.py needs retry_policy on scene_clips",
-}
 
 
 def test_the_stages_calling_outside_are_known():
@@ -36,15 +32,7 @@ def test_the_stages_calling_outside_are_known():
     )
 
 
-@pytest.mark.parametrize(
-    "asset",
-    [
-        pytest.param(a, marks=pytest.mark.xfail(reason=MISSING_POLICY[a], strict=True))
-        if a in MISSING_POLICY
-        else a
-        for a in CALLS_OUTSIDE
-    ],
-)
+@pytest.mark.parametrize("asset", CALLS_OUTSIDE)
 def test_stages_calling_outside_retry_with_exponential_backoff_and_jitter(asset):
     policy = defs.resolve_assets_def(asset).op.retry_policy
     assert policy is not None, f"{asset} has no RetryPolicy"
