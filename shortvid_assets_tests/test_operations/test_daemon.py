@@ -40,7 +40,11 @@ def daemon_site(tmp_path_factory, ops_server_url):
     """A site with a running `dagster-daemon run`; the trends schedule ticks every minute."""
     with make_site(tmp_path_factory.mktemp("daemon") / "site", ops_server_url) as site:
         log = site.root / "daemon.log"
-        env = site.process_env(SHORTVID_SCHEDULES=TRENDS_SCHEDULE, SHORTVID_TRENDS_CRON="* * * * *")
+        env = site.process_env(
+            SHORTVID_SCHEDULES=TRENDS_SCHEDULE,
+            SHORTVID_TRENDS_CRON="* * * * *",
+            SHORTVID_EXECUTOR="in_process",  # steps in the run's process: pools still hold across runs
+        )
         started = time.time()
         with log.open("wb") as out:
             daemon = subprocess.Popen(
