@@ -260,8 +260,10 @@ def review_serve(host: str, port: int) -> None:
 def _register_command_modules() -> None:
     """Commands that live in their own modules, next to the code they drive."""
     from shortvid_assets.cli_log import log
+    from shortvid_assets.cli_ops import backfill, worker
 
-    main.add_command(log)
+    for command in (log, backfill, worker):
+        main.add_command(command)
 
 
 _register_command_modules()

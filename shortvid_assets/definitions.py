@@ -5,6 +5,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from shortvid_assets.assets import content, media, review, trends
+from shortvid_assets.executors import job_executor
 from shortvid_assets.jobs import daily_trends_job, daily_video_job, review_status_job
 from shortvid_assets.resources import build_resources
 from shortvid_assets.schedules import daily_trends_schedule, daily_video_schedule
@@ -22,6 +23,7 @@ def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Defin
         schedules=[daily_trends_schedule, daily_video_schedule],
         sensors=[themes_sensor, review_decisions_sensor],
         resources=dict(resources) if resources is not None else build_resources(),
+        executor=job_executor(),
     )
 
 

@@ -48,7 +48,8 @@ visual_retry = dg.RetryPolicy(
 @dg.asset(
     partitions_def=date_theme_partitions,
     group_name="media",
-    deps=[video_script],
+    # After the voiceover: when speech cannot be fitted, its timeline sets the scene lengths (VOICE-2).
+    deps=[video_script, voiceover],
     pool="render",
     kinds={"mp4"},
     retry_policy=visual_retry,
@@ -63,12 +64,13 @@ def scene_clips(
     day, slug = split_date_theme(context)
     plan = read_plan(paths, day, slug)
     folder = paths.scene_dir(day, slug)
+    durations = read_scene_durations(paths, day, slug, plan)
     clips: list[SceneClip] = []
-    for scene in plan.scenes:
+    for scene, duration_s in zip(plan.scenes, durations, strict=True):
         out = folder / f"scene-{scene.number:02d}.mp4"
         clip = visuals.scene_clip(
             out,
-            duration_s=scene.duration_s,
+            duration_s=duration_s,
             width=video_format.width,
             height=video_format.height,
             fps=video_format.fps,
@@ -76,7 +78,7 @@ def scene_clips(
             prompt=scene.visual_prompt,
         )
         clips.append(clip)
-        context.log.info(f"scene {scene.number}/{len(plan.scenes)}: {scene.duration_s:.2f}s -> {out.name}")
+        context.log.info(f"scene {scene.number}/{len(plan.scenes)}: {duration_s:.2f}s -> {out.name}")
     credits = [
         {"scene": s.number, "attribution": c.attribution, "source_url": c.source_url}
         for s, c in zip(plan.scenes, clips, strict=True)
@@ -86,7 +88,7 @@ def scene_clips(
     metadata: dict[str, object] = {
         "provider": visuals.name,
         "clips": len(clips),
-        "total_s": round(plan.duration_s, 2),
+        "total_s": round(sum(durations), 2),
         "size": f"{video_format.width}x{video_format.height}",
         "folder": dg.MetadataValue.path(str(folder)),
         "cost_usd": round(sum(c.cost_usd for c in clips), 4),

@@ -25,6 +25,7 @@ from shortvid_assets.domain.render import GeneratedClip, fit_clip
 log = logging.getLogger(__name__)
 
 VISUALS = ("procedural", "pexels", "openai")
+PREVIEW_DIVISOR = 4  # stored procedural scenes are previews at a quarter of each side
 
 
 class SceneClip(BaseModel):
@@ -78,12 +79,24 @@ class ProceduralVisuals(VisualProvider):
     def scene_clip(
         self, out: Path, *, duration_s: float, width: int, height: int, seed: str, prompt: str, fps: int = 30
     ) -> SceneClip:
-        render_procedural_clip(
-            out, duration_s=duration_s, width=width, height=height, fps=fps, seed=seed, prompt=prompt
-        )
         if not self.in_graph:
+            render_procedural_clip(
+                out, duration_s=duration_s, width=width, height=height, fps=fps, seed=seed, prompt=prompt
+            )
             return SceneClip(path=str(out), provider="procedural")
+        # The render draws this scene itself from the same seed and prompt, so the stored MP4 is a
+        # preview: encoding it at full size too doubled the pipeline's time for a file nobody reads.
+        preview_w, preview_h = _preview_size(width, height)
+        render_procedural_clip(
+            out, duration_s=duration_s, width=preview_w, height=preview_h, fps=fps, seed=seed, prompt=prompt
+        )
         return SceneClip(path=str(out), provider="procedural", in_graph_seed=seed, in_graph_prompt=prompt)
+
+
+def _preview_size(width: int, height: int, divisor: int = PREVIEW_DIVISOR) -> tuple[int, int]:
+    """A smaller frame of the same aspect with even sides (x264 needs them), at least 64 px wide."""
+    scale = max(1, min(divisor, width // 64))
+    return max(2, width // scale // 2 * 2), max(2, height // scale // 2 * 2)
 
 
 class PexelsVisuals(VisualProvider):

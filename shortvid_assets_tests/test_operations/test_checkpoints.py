@@ -25,7 +25,7 @@ RERUN = {
     "trends": {"trends", "trend_report"},
     "trend_report": {"trend_report"},
     "video_script": set(VIDEO_STAGES),
-    "voiceover": {"voiceover", "composed_video", "review_status"},
+    "voiceover": {"voiceover", "scene_clips", "composed_video", "review_status"},
     "scene_clips": {"scene_clips", "composed_video", "review_status"},
     "review_status": {"review_status"},
 }
