@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from shortvid_assets import postgres, settings
-from shortvid_assets.domain.captions import caption_cues_from_words, render_caption_png
+from shortvid_assets.domain.captions import render_caption_track
 from shortvid_assets.domain.models import VideoPlan, WordTiming
 from shortvid_assets.domain.probe import audio_mean_volume_db, extract_frame, faststart, probe_media
 from shortvid_assets.domain.themes import load_themes
@@ -49,14 +49,15 @@ def demo_run(demo_home):
     return home, done.stdout
 
 
-def caption_pixels_visible(frame: np.ndarray, caption) -> float:
-    """Share of the caption's solid text pixels that show up bright in the frame."""
+def caption_pixels_visible(frame: np.ndarray, png: Path, x: int, y: int) -> float:
+    """Share of a caption PNG's solid text pixels (white or highlighted) that show up bright in the frame."""
     from PIL import Image
 
-    overlay = np.asarray(Image.open(caption.path).convert("RGBA"))
-    text = (overlay[..., 3] > 250) & (overlay[..., :3].min(axis=2) > 240)
-    region = frame[caption.y : caption.y + caption.h, caption.x : caption.x + caption.w]
-    return float((region[text].min(axis=1) > 200).mean())
+    overlay = np.asarray(Image.open(png).convert("RGBA")).astype(float)
+    weights = [0.299, 0.587, 0.114]
+    text = (overlay[..., 3] > 250) & (overlay[..., :3] @ weights > 180)
+    region = frame[y : y + overlay.shape[0], x : x + overlay.shape[1]].astype(float)
+    return float(((region[text] @ weights) > 160).mean())
 
 
 @pytest.mark.slow
@@ -80,11 +81,18 @@ def test_demo_makes_a_reviewable_video_per_sample_theme(demo_run, tmp_path):
 
         words_file = home / "data" / "voiceover" / DAY / f"{slug}.words.json"
         words = [WordTiming.model_validate(w) for w in json.loads(words_file.read_text())]
-        cues = caption_cues_from_words(words)
-        for cue in (cues[1], cues[len(cues) // 2]):
-            caption = render_caption_png(cue, tmp_path / f"{slug}-{cue.start_s}.png", width=1080, height=1920)
-            shown = np.asarray(extract_frame(video, (cue.start_s + cue.end_s) / 2).convert("RGB"))
-            assert caption_pixels_visible(shown, caption) > 0.8, (slug, cue)
+        track = render_caption_track(words, plan.text_overlays, tmp_path / slug, width=1080, height=1920)
+        shown_on_frame = [  # (image, where it is placed, when it shows)
+            (state.path, stream.x, stream.y, state)
+            for stream in track.streams
+            for state in stream.states
+            if state.end_s > state.start_s
+        ]
+        spoken = [shown_on_frame[len(shown_on_frame) // 3], shown_on_frame[2 * len(shown_on_frame) // 3]]
+        hook = [(o.path, o.x, o.y, o) for o in track.overlays[:1]]
+        for png, x, y, when in [*spoken, *hook]:
+            frame = np.asarray(extract_frame(video, (when.start_s + when.end_s) / 2).convert("RGB"))
+            assert caption_pixels_visible(frame, png, x, y) > 0.8, (slug, when)
 
 
 @pytest.mark.slow
