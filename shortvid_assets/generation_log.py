@@ -8,10 +8,8 @@ the same database as `review_decisions`; any SQL client may read it, and `shortv
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -19,6 +17,8 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2.extras import Json
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shortvid_assets import postgres
 
 Status = Literal["succeeded", "failed"]
 STATUSES = ("succeeded", "failed")
@@ -90,51 +90,15 @@ class GenerationRecord(BaseModel):
 
 def ensure_schema(conn: psycopg2.extensions.connection) -> None:
     """Create `generation_log` and its index when missing; takes no table lock when they exist."""
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             "SELECT to_regclass('generation_log') IS NOT NULL AND to_regclass('generation_log_partition_idx') IS NOT NULL"
         )
         if cur.fetchone()[0]:
             return
-    autocommit = conn.autocommit
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
-        try:
-            with _transaction(conn) as cur:
-                cur.execute(_TABLE_DDL)
-                cur.execute(_INDEX_DDL)
-        finally:
-            with contextlib.suppress(psycopg2.Error), conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
-    finally:
-        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-            conn.autocommit = autocommit
-
-
-@contextlib.contextmanager
-def _transaction(conn: psycopg2.extensions.connection) -> Iterator[psycopg2.extensions.cursor]:
-    """Run a block in its own transaction: committed on success, rolled back on error."""
-    if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-        raise RuntimeError(
-            "The connection is inside a transaction; commit or roll it back before using generation_log."
-        )
-    autocommit = conn.autocommit
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("BEGIN")
-            try:
-                yield cur
-            except BaseException:
-                with contextlib.suppress(psycopg2.Error):
-                    cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
-    finally:
-        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-            conn.autocommit = autocommit
+    with postgres.advisory_lock(conn, _SCHEMA_LOCK_KEY), postgres.transaction(conn) as cur:
+        cur.execute(_TABLE_DDL)
+        cur.execute(_INDEX_DDL)
 
 
 def _row(row: tuple) -> GenerationRecord:
@@ -172,7 +136,7 @@ def record_generation(
         raise InvalidGeneration("theme, asset and implementation must not be empty")
     if cost_usd < 0:
         raise InvalidGeneration(f"cost_usd must be >= 0, got {cost_usd}")
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             "INSERT INTO generation_log (date, theme, asset, implementation, trend_pattern, prompts, model, "
             "calls, cost_usd, output_path, status, error, run_id) "
@@ -204,7 +168,7 @@ def list_generations(
     limit: int = 100,
 ) -> list[GenerationRecord]:
     """Generation attempts, newest first, optionally for one date and/or theme."""
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             f"SELECT {_COLUMNS} FROM generation_log "
             "WHERE (%(date)s::date IS NULL OR date = %(date)s::date) "
@@ -217,7 +181,7 @@ def list_generations(
 
 def get_generation(conn: psycopg2.extensions.connection, generation_id: int) -> GenerationRecord | None:
     """One generation attempt by id, or None."""
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(f"SELECT {_COLUMNS} FROM generation_log WHERE id = %s", (generation_id,))
         row = cur.fetchone()
     return _row(row) if row else None
@@ -237,7 +201,7 @@ def generation_cost(
         if lineage_only
         else ""
     )
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             "SELECT coalesce(sum(cost_usd), 0) FROM generation_log "
             f"WHERE date = %(date)s AND theme = %(theme)s {latest}",

@@ -225,3 +225,49 @@ def drop_database(server_url: str, name: str) -> None:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def transaction(
+    conn: psycopg2.extensions.connection, *, snapshot_read: bool = False
+) -> Iterator[psycopg2.extensions.cursor]:
+    """Run a block in its own transaction: committed on success, rolled back on error.
+
+    With `snapshot_read`, the transaction is REPEATABLE READ READ ONLY, so every statement in
+    the block sees the one snapshot taken by its first statement.
+    """
+    if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        raise RuntimeError("The connection is inside a transaction; commit or roll it back first.")
+    autocommit = conn.autocommit
+    conn.autocommit = True  # BEGIN is issued here so the isolation level is per transaction
+    try:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot_read else "BEGIN")
+            try:
+                yield cur
+            except BaseException:
+                with contextlib.suppress(psycopg2.Error):
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+    finally:
+        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            conn.autocommit = autocommit
+
+
+@contextlib.contextmanager
+def advisory_lock(conn: psycopg2.extensions.connection, key: int) -> Iterator[None]:
+    """Hold a session-level advisory lock, e.g. to serialise schema migrations across processes."""
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg2.Error), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    finally:
+        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            conn.autocommit = autocommit

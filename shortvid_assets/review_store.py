@@ -18,18 +18,18 @@ page): a known theme, a date inside the partitions, a composed video on disk, a 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import psycopg2
 import psycopg2.extensions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shortvid_assets import postgres
 
 if TYPE_CHECKING:
     from shortvid_assets.resources.paths import ShortvidPaths
@@ -213,62 +213,14 @@ def ensure_schema(conn: psycopg2.extensions.connection) -> None:
     Checking the catalog first matters: `ALTER TABLE` and `CREATE INDEX IF NOT EXISTS` lock the
     table even when they change nothing, and would wait behind any reviewer's open transaction.
     """
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         if not _missing_schema_parts(cur):
             return
     # The lock is taken before the migrating transaction begins: a transaction that began before
     # another process's migration committed may still read the old catalog (cached lookups).
-    with _schema_lock(conn), _transaction(conn) as cur:
+    with postgres.advisory_lock(conn, _SCHEMA_LOCK_KEY), postgres.transaction(conn) as cur:
         for ddl in _missing_schema_parts(cur):  # again: another process may have migrated meanwhile
             cur.execute(ddl)
-
-
-@contextlib.contextmanager
-def _schema_lock(conn: psycopg2.extensions.connection) -> Iterator[None]:
-    """Hold a session-level advisory lock that serialises schema migrations across processes."""
-    autocommit = conn.autocommit
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
-        try:
-            yield
-        finally:
-            with contextlib.suppress(psycopg2.Error), conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
-    finally:
-        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-            conn.autocommit = autocommit
-
-
-@contextlib.contextmanager
-def _transaction(
-    conn: psycopg2.extensions.connection, *, snapshot_read: bool = False
-) -> Iterator[psycopg2.extensions.cursor]:
-    """Run a block in its own transaction: committed on success, rolled back on error.
-
-    With `snapshot_read`, the transaction is REPEATABLE READ READ ONLY, so every statement in
-    the block sees the one snapshot taken by its first statement.
-    """
-    if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-        raise RuntimeError(
-            "The connection is inside a transaction; commit or roll it back before using review_store."
-        )
-    autocommit = conn.autocommit
-    conn.autocommit = True  # we issue BEGIN ourselves so the isolation level is per transaction
-    try:
-        with conn.cursor() as cur:
-            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot_read else "BEGIN")
-            try:
-                yield cur
-            except BaseException:
-                with contextlib.suppress(psycopg2.Error):
-                    cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
-    finally:
-        if conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-            conn.autocommit = autocommit
 
 
 def _row_to_decision(row: tuple) -> ReviewDecision:
@@ -405,7 +357,7 @@ def record_decision(
         raise InvalidDecision(
             f"Partition date {partition_date!r} is not a date; write it as YYYY-MM-DD."
         ) from None
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             "INSERT INTO review_decisions "
             "(partition_date, theme, video_path, video_sha256, decision, reviewer, note) "
@@ -427,7 +379,7 @@ def latest_decision(
     With `video_sha256`, only decisions about that render (or about no render in particular)
     count: the decision to apply to the file that is there now.
     """
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             f"SELECT {_COLUMNS} FROM review_decisions WHERE partition_date = %(date)s AND theme = %(theme)s "
             "AND (%(sha)s::text IS NULL OR video_sha256 IS NULL OR video_sha256 = %(sha)s::text) "
@@ -446,7 +398,7 @@ def list_decisions(
     limit: int = 100,
 ) -> list[ReviewDecision]:
     """Decisions, newest first, optionally for one date and/or one theme."""
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             f"SELECT {_COLUMNS} FROM review_decisions "
             "WHERE (%(date)s::date IS NULL OR partition_date = %(date)s::date) "
@@ -461,7 +413,7 @@ def decision_history(
     conn: psycopg2.extensions.connection, partition_date: dt.date | str, theme: str
 ) -> list[ReviewDecision]:
     """Every decision of one partition, oldest first (the last one counts)."""
-    with _transaction(conn) as cur:
+    with postgres.transaction(conn) as cur:
         cur.execute(
             f"SELECT {_COLUMNS} FROM review_decisions WHERE partition_date = %s AND theme = %s "
             "ORDER BY decided_at, id",
@@ -502,7 +454,7 @@ def _read_since(
 ) -> tuple[list[tuple], str]:
     """Run `query` over the rows committed since `cursor` in one snapshot; its rows and the next cursor."""
     previous = DecisionCursor.parse(cursor)
-    with _transaction(conn, snapshot_read=True) as cur:
+    with postgres.transaction(conn, snapshot_read=True) as cur:
         # The first statement fixes the transaction's snapshot; the SELECTs below see the same one.
         cur.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
         xmin = int(cur.fetchone()[0])
