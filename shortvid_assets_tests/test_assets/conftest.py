@@ -12,22 +12,11 @@ from shortvid_assets.resources import build_resources
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat
+from shortvid_assets_tests.tiny import MINICUP, SMALL, themes_yaml
 
 DAY = "2026-11-24"
 THEME = "minicup"
-THEMES_YAML = """
-themes:
-  - slug: minicup
-    product_name: MiniCup
-    tagline: A tiny mug for a quick test
-    audience: test runners
-    tone: brisk
-    style: montage
-    talking_points: [fits in a pocket]
-    target_duration_s: 6
-    hashtags: [coffee, tiny]
-"""
-SMALL = {"width": 216, "height": 384, "preset": "ultrafast", "crf": 30}
+THEMES_YAML = themes_yaml(MINICUP)
 
 
 @pytest.fixture

@@ -27,30 +27,10 @@ from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets_tests.conftest import TEST_DATABASE_URL_ENV
+from shortvid_assets_tests.tiny import MINICUP, SMALL, TINYTEA, themes_yaml
 
-SMALL = {"width": 216, "height": 384, "preset": "ultrafast", "crf": 30}
 THEMES = ("minicup", "tinytea")
-THEMES_YAML = """
-themes:
-  - slug: minicup
-    product_name: MiniCup
-    tagline: A tiny mug for a quick test
-    audience: test runners
-    tone: brisk
-    style: montage
-    talking_points: [fits in a pocket]
-    target_duration_s: 6
-    hashtags: [coffee, tiny]
-  - slug: tinytea
-    product_name: TinyTea
-    tagline: Tea in a thimble
-    audience: test runners
-    tone: calm
-    style: cinematic
-    talking_points: [brews in a second]
-    target_duration_s: 6
-    hashtags: [tea, tiny]
-"""
+THEMES_YAML = themes_yaml(MINICUP, TINYTEA)
 
 
 @pytest.fixture(scope="session")

@@ -12,24 +12,14 @@ from starlette.testclient import TestClient
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.review_app import ReviewAppSettings, create_app
 from shortvid_assets.review_app.auth import Reviewers, Signer
+from shortvid_assets_tests.tiny import MINICUP, themes_yaml
 
 DAY = "2026-11-24"
 THEME = "minicup"
 TOKENS = "maya:maya-token-0123456789,omar:omar-token-0123456789"
 MAYA, OMAR = "maya-token-0123456789", "omar-token-0123456789"
 SECRET = "test-secret-0123456789abcdef"
-THEMES_YAML = """
-themes:
-  - slug: minicup
-    product_name: MiniCup
-    tagline: A tiny mug for a quick test
-    audience: test runners
-    tone: brisk
-    style: montage
-    talking_points: [fits in a pocket]
-    target_duration_s: 6
-    hashtags: [coffee, tiny]
-"""
+THEMES_YAML = themes_yaml(MINICUP)
 PLAN = {
     "title": "MiniCup <b>in 6 seconds</b>",
     "description": "A tiny mug.",
