@@ -5,16 +5,13 @@ log which implementation runs, report their cost, and write a `generation_log` r
 attempt, failed ones included (REVIEW-2, REVIEW-5).
 """
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import psycopg2.extensions
 
-from shortvid_assets import generation_log, postgres
+from shortvid_assets import generation_log
 from shortvid_assets.assets.trends import read_report, trend_report
 from shortvid_assets.clients.openai_writer import OpenAIClientError
 from shortvid_assets.domain.audio_fit import fit_to_duration
@@ -38,17 +35,6 @@ _DURATION_MATCH_S = 1e-3
 
 class StaleTimelineError(RuntimeError):
     """The voiceover's scene timeline was made for another version of the plan."""
-
-
-@contextlib.contextmanager
-def _generation_db(review_db: ReviewDatabase) -> Iterator[psycopg2.extensions.connection]:
-    """A connection to the review database with `generation_log` in place, opened before any paid call."""
-    conn = postgres.connect(review_db.resolved_url())
-    try:
-        generation_log.ensure_schema(conn)
-        yield conn
-    finally:
-        conn.close()
 
 
 def _failure(exc: Exception, what: str, row: generation_log.GenerationRecord) -> dg.Failure:
@@ -100,7 +86,7 @@ def video_script(
     report = read_report(paths, day)
     path = paths.per_theme("video_script", day, slug, "json")
     context.log.info(f"{slug}: script writer {script_writer.describe()}")
-    with _generation_db(review_db) as conn:
+    with review_db.connection() as conn:
         entry = {"date": day, "theme": slug, "asset": "video_script", "run_id": context.run_id}
         try:
             written = script_writer.write(theme, report)
@@ -218,7 +204,7 @@ def voiceover(
     plan = read_plan(paths, day, slug)
     wav_path = paths.per_theme("voiceover", day, slug, "wav")
     context.log.info(f"{slug}: voice {voice.describe()}")
-    with _generation_db(review_db) as conn:
+    with review_db.connection() as conn:
         entry = {
             "date": day,
             "theme": slug,

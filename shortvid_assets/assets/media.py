@@ -7,7 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from shortvid_assets.assets.content import read_plan, read_scene_durations, video_script, voiceover
+from shortvid_assets.assets.content import (
+    read_plan,
+    read_scene_durations,
+    read_timeline,
+    video_script,
+    voiceover,
+)
 from shortvid_assets.domain.captions import CaptionImage, render_caption_track
 from shortvid_assets.domain.files import atomic_path, write_text_atomic
 from shortvid_assets.domain.models import WordTiming
@@ -23,8 +29,11 @@ from shortvid_assets.domain.probe import (
     probe_media,
 )
 from shortvid_assets.domain.render import RenderSpec, render_video
+from shortvid_assets.domain.timeline import remap_overlays
+from shortvid_assets.generation_log import generation_cost
 from shortvid_assets.partitions import date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
+from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.resources.visuals import SceneClip, VisualProvider
 
@@ -196,12 +205,23 @@ def _check_result(name: str, check: QualityCheck) -> dg.AssetCheckResult:
         ),
     ],
 )
-def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat, paths: ShortvidPaths):
+def composed_video(
+    context: dg.AssetExecutionContext,
+    video_format: VideoFormat,
+    paths: ShortvidPaths,
+    review_db: ReviewDatabase,
+):
     """The finished H.264/AAC MP4 with word-highlighted captions, overlays, voiceover and music, plus its thumbnail."""
     day, slug = split_date_theme(context)
     plan = read_plan(paths, day, slug)
     theme = paths.theme(slug)
-    durations = read_scene_durations(paths, day, slug, plan)
+    timeline = read_timeline(paths, day, slug, plan)
+    durations = timeline.scene_durations if timeline else [scene.duration_s for scene in plan.scenes]
+    overlays = (
+        remap_overlays(plan.text_overlays, timeline.plan_durations, timeline.scene_durations)
+        if timeline
+        else plan.text_overlays
+    )
     words_path = paths.per_theme("voiceover", day, slug, "words.json")
     words = [WordTiming.model_validate(w) for w in json.loads(words_path.read_text())]
     scenes = read_scene_clips(paths, day, slug, len(plan.scenes))
@@ -222,7 +242,7 @@ def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat,
     with tempfile.TemporaryDirectory(prefix="captions-", dir=video_out.parent) as tmp:
         track = render_caption_track(
             words,
-            plan.text_overlays,
+            overlays,
             Path(tmp),
             width=video_format.width,
             height=video_format.height,
@@ -266,6 +286,9 @@ def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat,
     )
     review_copy = _publish_for_review(paths, day, slug, video_out, thumb_out)
     context.log.info(f"{slug}: rendered {info.duration_s:.1f}s in {result.seconds:.1f}s -> {review_copy}")
+    with review_db.connection() as conn:
+        llm_cost = generation_cost(conn, day, slug, lineage_only=True)
+    visuals_cost = sum(scene.cost_usd for scene in scenes)
     failed = [name for name, check in checks.items() if not check.passed]
     if failed:
         context.log.warning(f"{slug}: checks failed: {', '.join(failed)}")
@@ -285,6 +308,11 @@ def composed_video(context: dg.AssetExecutionContext, video_format: VideoFormat,
             "scenes_drawn_in_graph": in_graph,
             "render_seconds": round(result.seconds, 2),
             "title": plan.title,
+            # REVIEW-5: what this video's lineage cost: its script, voiceover and scene clips
+            "cost_usd": round(llm_cost + visuals_cost, 6),
+            "cost_breakdown": dg.MetadataValue.json(
+                {"script_and_voice_usd": round(llm_cost, 6), "visuals_usd": round(visuals_cost, 6)}
+            ),
         },
         check_results=[_check_result(name, check) for name, check in checks.items()],
     )

@@ -1,4 +1,4 @@
-"""The review-decisions database: a configured Postgres URL, or the embedded server."""
+"""shortvid's database (review decisions, generation log): a configured Postgres URL, or the embedded server."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from shortvid_assets import postgres, review_store
+from shortvid_assets import generation_log, postgres, review_store
 
 
 class ReviewDatabase(dg.ConfigurableResource):
-    """Postgres holding review decisions; SHORTVID_DATABASE_URL or the embedded server."""
+    """Postgres holding review decisions and the generation log; SHORTVID_DATABASE_URL or the embedded server."""
 
     url: str | None = None
 
@@ -23,6 +23,7 @@ class ReviewDatabase(dg.ConfigurableResource):
         conn = postgres.connect(self.resolved_url())
         try:
             review_store.ensure_schema(conn)
+            generation_log.ensure_schema(conn)
             yield conn
         finally:
             conn.close()

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from shortvid_assets import generation_log, postgres
 from shortvid_assets.definitions import build_definitions
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.domain.probe import audio_mean_volume_db, probe_media
@@ -142,3 +143,39 @@ def test_dagster_reexecution_from_failure_reruns_only_the_failed_stage(
         for stage in ("trends", "trend_report", "video_script", "voiceover", "scene_clips", "composed_video"):
             assert len(materializations(instance, stage)) == 1, stage
         assert Path(workspace.output_dir, "review", f"{DAY}_{THEME}.mp4").exists()
+
+
+def test_composed_video_reports_the_cost_of_its_lineage(instance, graph_resources, review_db_url):
+    defs = build_definitions(graph_resources)
+    run_day(instance, DAY, [THEME], defs=defs)
+    conn = postgres.connect(review_db_url)
+    try:
+        for asset, cost in (("video_script", 0.0042), ("voiceover", 0.0100)):
+            generation_log.record_generation(
+                conn,
+                date=DAY,
+                theme=THEME,
+                asset=asset,
+                implementation="openai",
+                status="succeeded",
+                cost_usd=cost,
+            )
+        generation_log.record_generation(  # a failed attempt is spent, but not part of this video's lineage
+            conn,
+            date=DAY,
+            theme=THEME,
+            asset="voiceover",
+            implementation="openai",
+            status="failed",
+            cost_usd=1.0,
+        )
+    finally:
+        conn.close()
+
+    defs.resolve_job_def(VIDEO_JOB).execute_in_process(
+        instance=instance, partition_key=PARTITION, asset_selection=[dg.AssetKey("composed_video")]
+    )
+
+    metadata = latest_metadata(instance, "composed_video")
+    assert metadata["cost_usd"] == pytest.approx(0.0142)
+    assert metadata["cost_breakdown"] == {"script_and_voice_usd": 0.0142, "visuals_usd": 0.0}
