@@ -97,7 +97,10 @@ def failure_summary(events) -> str:
             error = event.step_failure_data.error
             while error.cause is not None:
                 error = error.cause
-            lines.append(f"{event.step_key}: {error.message.strip()}")
+            message = error.message.strip()
+            if error.cls_name == "Failure":  # dg.Failure's description is the whole story
+                message = message.split(": ", 1)[-1]
+            lines.append(f"{event.step_key}: {message}")
     return "\n".join(lines) or "the run failed before any step ran; see the Dagster logs"
 
 

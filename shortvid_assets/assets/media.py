@@ -15,6 +15,7 @@ from shortvid_assets.assets.content import (
     voiceover,
 )
 from shortvid_assets.domain.captions import CaptionImage, render_caption_track
+from shortvid_assets.domain.ffmpeg import FFmpegNotFoundError
 from shortvid_assets.domain.files import atomic_path, write_text_atomic
 from shortvid_assets.domain.models import WordTiming
 from shortvid_assets.domain.probe import (
@@ -77,15 +78,18 @@ def scene_clips(
     clips: list[SceneClip] = []
     for scene, duration_s in zip(plan.scenes, durations, strict=True):
         out = folder / f"scene-{scene.number:02d}.mp4"
-        clip = visuals.scene_clip(
-            out,
-            duration_s=duration_s,
-            width=video_format.width,
-            height=video_format.height,
-            fps=video_format.fps,
-            seed=f"{slug}-{scene.number}",
-            prompt=scene.visual_prompt,
-        )
+        try:
+            clip = visuals.scene_clip(
+                out,
+                duration_s=duration_s,
+                width=video_format.width,
+                height=video_format.height,
+                fps=video_format.fps,
+                seed=f"{slug}-{scene.number}",
+                prompt=scene.visual_prompt,
+            )
+        except FFmpegNotFoundError as exc:  # a retry cannot bring the binary back
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         clips.append(clip)
         context.log.info(f"scene {scene.number}/{len(plan.scenes)}: {duration_s:.2f}s -> {out.name}")
     credits = [
