@@ -4,7 +4,8 @@
        (VideoFileClip per scene, TextClip(method="caption") per line, CompositeVideoClip, write_videofile)
   (a2) the same composite tuned as far as moviepy allows (use_bgclip=True, pre-wrapped label captions)
   (b)  shortvid: caption track (word-highlighted lines + overlays) and render_video on the decoded clips
-  (c)  a bare ffmpeg encode of the same decoded clips and voice: no captions, no mixing
+  (c)  a bare ffmpeg encode of the same decoded clips and voice with shortvid's encoder settings (x264 preset,
+       crf, 2 s keyframe interval): no captions, no mixing
   (b') shortvid with its procedural visuals drawn inside the render graph
   (d)  an encode of the very same procedural background: no captions, no mixing
 
@@ -137,7 +138,9 @@ def run_shortvid(spec_in: dict, out: Path, procedural: bool) -> None:
     width, height, duration = spec_in["width"], spec_in["height"], spec_in["duration"]
     words = [WordTiming(**w) for w in spec_in["words"]]
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        started = time.monotonic()
         track = render_caption_track(words, _overlays(duration), Path(tmp), width=width, height=height)
+        captions_s = time.monotonic() - started
         if procedural:
             clips = [
                 GeneratedClip(
@@ -170,11 +173,17 @@ def run_shortvid(spec_in: dict, out: Path, procedural: bool) -> None:
             crf=CRF,
             duration_s=duration,
         )
-        render_video(spec, out, out.with_suffix(".jpg"))
+        rendered = render_video(spec, out, out.with_suffix(".jpg"))
+    # Where the time went, for the driver's log (stdout of this subprocess).
+    print(
+        json.dumps(
+            {"stages": {"captions_s": round(captions_s, 2), "render_video_s": round(rendered.seconds, 2)}}
+        )
+    )
 
 
 def run_bare(spec_in: dict, out: Path, procedural: bool) -> None:
-    """Concatenate and encode the inputs with the same encoder settings, nothing else."""
+    """Concatenate and encode the inputs with shortvid's encoder settings (as `build_render_command`), nothing else."""
     width, height = spec_in["width"], spec_in["height"]
     args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error"]
     chains = []
@@ -195,7 +204,7 @@ def run_bare(spec_in: dict, out: Path, procedural: bool) -> None:
     chains.append("".join(f"[v{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[vout]")
     args += ["-filter_complex", ";".join(chains), "-map", "[vout]", "-map", f"{voice_index}:a"]
     args += ["-c:v", "libx264", "-preset", spec_in["preset"], "-crf", str(CRF), "-pix_fmt", "yuv420p",
-             "-r", str(FPS), "-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2", "-movflags", "+faststart", str(out)]  # fmt: skip
+             "-r", str(FPS), "-g", str(FPS * 2), "-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2", "-movflags", "+faststart", str(out)]  # fmt: skip
     run_ffmpeg(args, timeout_s=1800)
 
 
@@ -267,30 +276,38 @@ def run_one(variant: str, inputs: Path, out: Path) -> None:
 # --- the driver --------------------------------------------------------------------------------------------
 
 
-def measure(variant: str, inputs: Path, out: Path) -> tuple[float, float]:
-    """Run one variant in a subprocess; (wall seconds, peak RSS in MB summed over its process tree)."""
+def measure(variant: str, inputs: Path, out: Path) -> tuple[float, float, str]:
+    """Run one variant in a subprocess; (wall seconds, peak RSS in MB over its process tree, its stage times)."""
     out.unlink(missing_ok=True)
     cmd = [sys.executable, __file__, "--run-one", variant, "--inputs", str(inputs), "--out", str(out)]
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        total = 0
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            break
-        for p in procs:
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                total += p.memory_info().rss
-        peak = max(peak, total)
-        time.sleep(0.02)
-    seconds = time.monotonic() - started
-    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    if proc.returncode != 0 or not out.is_file():
-        raise SystemExit(f"variant {variant} failed (exit {proc.returncode}):\n{stderr[-3000:]}")
-    return seconds, peak / 1e6
+    with tempfile.TemporaryFile() as stdout:
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+        root = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            total = 0
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                break
+            for p in procs:
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    total += p.memory_info().rss
+            peak = max(peak, total)
+            time.sleep(0.02)
+        seconds = time.monotonic() - started
+        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        proc.wait()
+        if proc.returncode != 0 or not out.is_file():
+            raise SystemExit(f"variant {variant} failed (exit {proc.returncode}):\n{stderr[-3000:]}")
+        stdout.seek(0)
+        printed = stdout.read().decode("utf-8", "replace").splitlines()
+    stages = ""
+    for line in printed:
+        if line.startswith('{"stages"'):
+            stages = ", ".join(f"{k} {v}" for k, v in json.loads(line)["stages"].items())
+    return seconds, peak / 1e6, stages
 
 
 def main() -> None:
@@ -338,11 +355,11 @@ def main() -> None:
         shift = rep % len(runs)
         for variant, size in runs[shift:] + runs[:shift]:  # rotate the order each repetition
             out = work / f"out-{variant}-{size[0]}x{size[1]}.mp4"
-            seconds, peak = measure(variant, input_files[size], out)
+            seconds, peak, stages = measure(variant, input_files[size], out)
             times.setdefault((variant, size), []).append(seconds)
             rss.setdefault((variant, size), []).append(peak)
             print(f"rep {rep + 1} {LABELS[variant]:38s} {size[0]}x{size[1]}: {seconds:7.2f} s, "
-                  f"peak {peak:7.0f} MB", flush=True)  # fmt: skip
+                  f"peak {peak:7.0f} MB" + (f" ({stages})" if stages else ""), flush=True)  # fmt: skip
 
     med = {key: statistics.median(v) for key, v in times.items()}
     peak_med = {key: statistics.median(v) for key, v in rss.items()}

@@ -420,15 +420,35 @@ def _draw_run(
     return x - start
 
 
-def _text_layer(layout: CaptionLayout, style: CaptionStyle, active: range | None) -> Image.Image:
-    """The outlined text alone on a transparent box; words numbered in `active` in the highlight colour."""
+ALL_WORDS = range(0, 2**31)  # the `active` range that highlights every word of a cue
+# (word index, left, top, right, bottom) of one drawn word fragment's cell in a caption box.
+FragmentCell = tuple[int, int, int, int, int]
+
+
+def _text_layer(
+    layout: CaptionLayout,
+    style: CaptionStyle,
+    active: range | None,
+    cells: list[FragmentCell] | None = None,
+) -> Image.Image:
+    """The outlined text alone on a transparent box; words numbered in `active` in the highlight colour.
+
+    With `cells`, each fragment's cell is appended: its columns run to halfway into the spaces beside it and
+    its rows to halfway into the gaps between lines, so a fragment's fill never leaves its cell.
+    """
     box_w, box_h, fonts = layout.box_w, layout.box_h, layout.fonts
     text_layer = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(text_layer)
     space = fonts.length(" ")
+    gap = max(0, layout.line_h - (fonts.ascent + fonts.descent))
+    rows = len(layout.lines)
     for row, (line, line_w) in enumerate(zip(layout.lines, layout.widths, strict=True)):
         rtl = _is_rtl(" ".join(part for _, part in line))
-        baseline = layout.pad + row * layout.line_h + fonts.ascent
+        top = layout.pad + row * layout.line_h
+        baseline = top + fonts.ascent
+        cell_top = 0 if row == 0 else top - gap // 2
+        cell_bottom = box_h if row == rows - 1 else top + layout.line_h - gap // 2
+        spans: list[tuple[int, float, float]] = []
         # Words go left to right in reading order; in a right-to-left line the first word is rightmost.
         x = (box_w + line_w) / 2 if rtl else (box_w - line_w) / 2
         for index, part in line:
@@ -445,8 +465,28 @@ def _text_layer(layout: CaptionLayout, style: CaptionStyle, active: range | None
                 stroke_fill=style.stroke_fill,
                 **_direction(rtl),
             )
+            spans.append((index, left, left + part_w))
             x = left - space if rtl else x + part_w + space
+        if cells is not None:
+            spans.sort(key=lambda span: span[1])
+            for k, (index, left, right) in enumerate(spans):
+                cell_left = 0 if k == 0 else round((spans[k - 1][2] + left) / 2)
+                cell_right = box_w if k == len(spans) - 1 else round((right + spans[k + 1][1]) / 2)
+                cells.append((index, cell_left, cell_top, cell_right, cell_bottom))
     return text_layer
+
+
+def _shadow_of(layout: CaptionLayout, style: CaptionStyle, text_layer: Image.Image) -> Image.Image | None:
+    """The soft drop shadow of a drawn text layer (the same for every word state of the cue)."""
+    if not (style.shadow and layout.shadow_offset and layout.lines):
+        return None
+    offset = layout.shadow_offset
+    alpha = text_layer.getchannel("A").filter(ImageFilter.GaussianBlur(offset))
+    shade = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
+    shade.putalpha(alpha.point(lambda a: a * 150 // 255))
+    placed = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
+    placed.alpha_composite(shade.crop((0, 0, layout.box_w - offset, layout.box_h - offset)), (offset, offset))
+    return placed
 
 
 def caption_shadow(layout: CaptionLayout, style: CaptionStyle | None = None) -> Image.Image | None:
@@ -454,13 +494,15 @@ def caption_shadow(layout: CaptionLayout, style: CaptionStyle | None = None) -> 
     style = style or CaptionStyle()
     if not (style.shadow and layout.shadow_offset and layout.lines):
         return None
-    offset = layout.shadow_offset
-    alpha = _text_layer(layout, style, None).getchannel("A").filter(ImageFilter.GaussianBlur(offset))
-    shade = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
-    shade.putalpha(alpha.point(lambda a: a * 150 // 255))
-    placed = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
-    placed.alpha_composite(shade.crop((0, 0, layout.box_w - offset, layout.box_h - offset)), (offset, offset))
-    return placed
+    return _shadow_of(layout, style, _text_layer(layout, style, None))
+
+
+def _composed(layout: CaptionLayout, shadow: Image.Image | None, text_layer: Image.Image) -> Image.Image:
+    image = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
+    if shadow is not None:
+        image.alpha_composite(shadow)
+    image.alpha_composite(text_layer)
+    return image
 
 
 def draw_caption(
@@ -472,17 +514,47 @@ def draw_caption(
 ) -> Image.Image:
     """The cue as a transparent RGBA image of its box; words numbered in `active` in the highlight colour.
 
-    Pass the cue's `caption_shadow` when drawing several states of one cue, so it is blurred once.
+    Pass the cue's `caption_shadow` when drawing several states of one cue, so it is blurred once
+    (or use `draw_word_states`, which draws the text only twice for all of them).
     """
     style = style or CaptionStyle()
-    image = Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
     if not layout.lines:
-        return image
-    shadow = shadow if shadow is not None else caption_shadow(layout, style)
-    if shadow is not None:
-        image.alpha_composite(shadow)
-    image.alpha_composite(_text_layer(layout, style, active))
-    return image
+        return Image.new("RGBA", (layout.box_w, layout.box_h), (0, 0, 0, 0))
+    text_layer = _text_layer(layout, style, active)
+    if shadow is None and active is None:
+        shadow = _shadow_of(layout, style, text_layer)  # the plain text layer is the shadow's shape
+    elif shadow is None:
+        shadow = caption_shadow(layout, style)
+    return _composed(layout, shadow, text_layer)
+
+
+def draw_word_states(
+    layout: CaptionLayout, style: CaptionStyle | None, actives: Sequence[range | None]
+) -> list[Image.Image]:
+    """The cue once per highlight state, as `draw_caption` would draw each, with the text drawn only twice.
+
+    The cue is drawn plain and fully highlighted; the two differ only inside the words' fills, so a state
+    is the plain image with the cells of its highlighted words copied from the highlighted one.
+    """
+    style = style or CaptionStyle()
+    cells: list[FragmentCell] = []
+    plain_text = _text_layer(layout, style, None, cells)
+    shadow = _shadow_of(layout, style, plain_text)
+    plain = _composed(layout, shadow, plain_text) if layout.lines else plain_text
+    lit = None
+    states = []
+    for active in actives:
+        lit_cells = [cell for cell in cells if active is not None and cell[0] in active]
+        if not lit_cells:
+            states.append(plain)
+            continue
+        if lit is None:
+            lit = _composed(layout, shadow, _text_layer(layout, style, ALL_WORDS))
+        state = plain.copy()
+        for _, left, top, right, bottom in lit_cells:
+            state.paste(lit.crop((left, top, right, bottom)), (left, top))
+        states.append(state)
+    return states
 
 
 def caption_y(position: CuePosition, box_h: int, frame_h: int) -> int:
@@ -641,15 +713,14 @@ def render_caption_track(
         for line_no, (cue, layout) in enumerate(items):
             offset_x = (band_w - layout.box_w) // 2
             offset_y = {"top": 0, "bottom": band_h - layout.box_h}.get(position, (band_h - layout.box_h) // 2)
-            shadow = caption_shadow(layout, style)
-            for active, start, end in word_states(cue):
+            timeline = word_states(cue)
+            images = draw_word_states(layout, style, [active for active, _, _ in timeline])
+            for (active, start, end), image in zip(timeline, images, strict=True):
                 if start > clock + 1e-3:
                     entries.append((blank, start - clock))
                 name = f"band{band_no}-line{line_no:03d}-word{(active.start if active else 0):02d}.png"
                 canvas = Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0))
-                canvas.alpha_composite(
-                    draw_caption(layout, style, active=active, shadow=shadow), (offset_x, offset_y)
-                )
+                canvas.paste(image, (offset_x, offset_y))  # onto a transparent band: the same as compositing
                 with atomic_path(folder / name) as tmp:
                     canvas.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
                 entries.append((name, end - max(start, clock)))

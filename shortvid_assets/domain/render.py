@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -29,7 +30,9 @@ SAMPLE_RATE = 48_000
 TRUE_PEAK_DB = -1.5
 LIMITER_ATTACK_MS = 5
 LIMITER_RELEASE_MS = 50
-LIMITER_CORRECTIONS = 2
+LIMITER_CORRECTIONS = 2  # limited-mix passes at most; one when the trial gains bracket the target
+# Extra gains (dB) over the plain gain at which one pass measures the limited mix.
+LIMITER_TRIAL_STEPS_DB = (0.0, 2.0)
 # A generated clip is one lavfi source filter with plain options: no chains, labels, quotes or escapes.
 _SAFE_SOURCE = re.compile(r"^[a-z0-9_]+=[A-Za-z0-9_.:=+-]+$")
 
@@ -230,8 +233,11 @@ def _video_graph(
         current = f"wov{k}"
     thumb_at = min(max(0.0, spec.thumbnail_at_s), max(0.0, total - 1.0 / fps))
     chains.append(f"[{current}]format=yuv420p,split=2[vout][tsrc]")
+    # The thumbnail branch ends two frames after its time: an open-ended branch keeps taking every frame
+    # from the split after its one picture is written, which cost ~1 s at the end of a 30 s 1080p render.
     chains.append(
-        f"[tsrc]trim=start={_n(thumb_at)},setpts=PTS-STARTPTS,select='eq(n,0)',format=yuvj420p[thumb]"
+        f"[tsrc]trim=start={_n(thumb_at)}:duration={_n(2.0 / fps)},setpts=PTS-STARTPTS,select='eq(n,0)',"
+        f"format=yuvj420p[thumb]"
     )
     return chains, "vout"
 
@@ -306,37 +312,52 @@ def _audio_graph(
 
 
 def loudness_analysis_command(
-    spec: RenderSpec, ffmpeg: str = "ffmpeg", *, trial: LoudnessMeasurement | None = None
+    spec: RenderSpec,
+    ffmpeg: str = "ffmpeg",
+    *,
+    trial: LoudnessMeasurement | None = None,
+    extra_gains_db: Sequence[float] = (0.0,),
 ) -> list[str]:
     """The audio-only ffmpeg pass that measures the mix's loudness for the final pass's gain (pure).
 
     It decodes only the voice and music (no video), so it costs a fraction of a second per minute.
     With `trial`, the mix is measured after that measurement's gain and limiter (to learn what the
-    limiter takes off).
+    limiter takes off), once per extra gain in `extra_gains_db`: one pass measures several gains.
     """
     if problems := spec.problems():
         raise RenderError("cannot render this spec: " + "; ".join(problems))
+    if not extra_gains_db:
+        raise ValueError("extra_gains_db needs at least one gain (0.0 measures the trial's own gain)")
     args = [ffmpeg, "-hide_banner", "-nostdin", "-v", "info", "-i", str(Path(spec.voice).resolve())]
     music_index = None
     if spec.music is not None:
         music_index = 1
         args += ["-stream_loop", "-1", "-i", str(Path(spec.music).resolve())]
     meter = "ebur128=framelog=quiet:peak=sample"
-    if trial is not None:
-        meter = f"{_loudnorm(spec, trial)},{meter}"
-    graph = ";".join(_audio_graph(spec, 0, music_index, normalise=meter))
-    return [*args, "-filter_complex", graph, "-map", "[aout]", "-f", "null", "-"]
+    if trial is None or list(extra_gains_db) == [0.0]:
+        if trial is not None:
+            meter = f"{_loudnorm(spec, trial)},{meter}"
+        graph = ";".join(_audio_graph(spec, 0, music_index, normalise=meter))
+        return [*args, "-filter_complex", graph, "-map", "[aout]", "-f", "null", "-"]
+    chains = _audio_graph(spec, 0, music_index, normalise=None)
+    count = len(extra_gains_db)
+    chains.append("[aout]asplit=" + str(count) + "".join(f"[try{i}]" for i in range(count)))
+    outputs: list[str] = []
+    for i, extra in enumerate(extra_gains_db):
+        gained = replace(trial, limiter_loss_lu=trial.limiter_loss_lu + float(extra))
+        chains.append(f"[try{i}]{_loudnorm(spec, gained)},{meter}[meter{i}]")
+        outputs += ["-map", f"[meter{i}]", "-f", "null", "-"]
+    return [*args, "-filter_complex", ";".join(chains), *outputs]
 
 
 _SUMMARY_I = re.compile(r"I:\s*(-?inf|-?[\d.]+) LUFS")
 _SUMMARY_PEAK = re.compile(r"Sample peak:\s*Peak:\s*(-?inf|-?[\d.]+) dBFS")
+_SUMMARY_HEAD = re.compile(r"\[Parsed_ebur128_(\d+) @ [^\]]*\] Summary:")
 
 
-def parse_ebur128_summary(stderr: str) -> LoudnessMeasurement | None:
-    """The integrated loudness and sample peak `ebur128` printed; None when the audio is silent."""
-    parts = stderr.rsplit("Summary:", 1)
-    loudness = _SUMMARY_I.search(parts[-1]) if len(parts) == 2 else None
-    peak = _SUMMARY_PEAK.search(parts[-1]) if len(parts) == 2 else None
+def _summary_measurement(summary: str, stderr: str) -> LoudnessMeasurement | None:
+    loudness = _SUMMARY_I.search(summary)
+    peak = _SUMMARY_PEAK.search(summary)
     if loudness is None or peak is None:
         raise RenderError("loudness analysis printed no measurement; ffmpeg's output:\n" + stderr[-1500:])
     values = [float(v) for v in (loudness.group(1), peak.group(1))]
@@ -345,35 +366,86 @@ def parse_ebur128_summary(stderr: str) -> LoudnessMeasurement | None:
     return LoudnessMeasurement(*values)
 
 
+def parse_ebur128_summary(stderr: str) -> LoudnessMeasurement | None:
+    """The integrated loudness and sample peak `ebur128` printed; None when the audio is silent."""
+    parts = stderr.rsplit("Summary:", 1)
+    return _summary_measurement(parts[-1] if len(parts) == 2 else "", stderr)
+
+
+def parse_ebur128_summaries(stderr: str, count: int) -> list[LoudnessMeasurement | None]:
+    """The summaries of `count` ebur128 filters of one pass, in the order the graph names them."""
+    heads = list(_SUMMARY_HEAD.finditer(stderr))
+    if len(heads) != count:
+        raise RenderError(
+            f"loudness analysis printed {len(heads)} measurements, expected {count}; ffmpeg's output:\n"
+            + stderr[-1500:]
+        )
+    bodies = [
+        (int(head.group(1)), stderr[head.end() : heads[k + 1].start() if k + 1 < count else len(stderr)])
+        for k, head in enumerate(heads)
+    ]
+    return [_summary_measurement(body, stderr) for _, body in sorted(bodies)]
+
+
+def _loss_for_target(points: Sequence[tuple[float, float]], target: float) -> tuple[float, bool]:
+    """The limiter allowance whose measured loudness meets the target, from (allowance, loudness) points.
+
+    Interpolates between the points that bracket the target (True), else extrapolates along the nearest
+    segment (False: worth measuring again). Loudness rises with the allowance, at most 1 LU per dB.
+    """
+    ordered = sorted(points)
+    for (x0, y0), (x1, y1) in itertools.pairwise(ordered):
+        if y0 <= target <= y1:
+            return (x0 if y1 - y0 < 1e-6 else x0 + (target - y0) * (x1 - x0) / (y1 - y0)), True
+    (x0, y0), (x1, y1) = (ordered[0], ordered[1]) if target < ordered[0][1] else (ordered[-2], ordered[-1])
+    slope = min(1.0, max(0.1, (y1 - y0) / (x1 - x0))) if x1 > x0 else 1.0
+    anchor_x, anchor_y = (x0, y0) if target < ordered[0][1] else (x1, y1)
+    return anchor_x + (target - anchor_y) / slope, False
+
+
 def measure_mix_loudness(
     spec: RenderSpec, *, timeout_s: float = 300.0, ffmpeg: str | None = None
 ) -> LoudnessMeasurement | None:
-    """Run the audio-only analysis pass (voice + ducked music) and return its loudness (None if silent)."""
+    """Run the audio-only analysis pass (voice + ducked music) and return its loudness (None if silent).
+
+    When the gain to the target would push peaks into the limiter, one more pass measures the limited
+    mix at a few gains at once (LIMITER_TRIAL_STEPS_DB) and the gain that meets the target is
+    interpolated; a further pass runs only when the target lies beyond the gains tried.
+    """
     exe = ffmpeg or ffmpeg_exe()
 
-    def measure(trial: LoudnessMeasurement | None) -> LoudnessMeasurement | None:
-        command = loudness_analysis_command(spec, exe, trial=trial)
+    def run(command: list[str]) -> str:
         try:
-            run = run_ffmpeg(command, timeout_s=timeout_s, what="loudness analysis")
+            return run_ffmpeg(command, timeout_s=timeout_s, what="loudness analysis").stderr
         except FFmpegTimeoutError as exc:
             raise RenderTimeoutError(str(exc), stderr_tail=exc.stderr_tail) from exc
         except FFmpegError as exc:
             raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
-        return parse_ebur128_summary(run.stderr)
 
-    measured = measure(None)
+    measured = parse_ebur128_summary(run(loudness_analysis_command(spec, exe)))
     target = spec.loudness_lufs if spec.loudness_lufs is not None else -14.0
     if measured is None or measured.sample_peak_db + measured.gain_db(target) <= TRUE_PEAK_DB:
         return measured  # the limiter will not touch it: the plain gain is exact
-    # The limiter lowers the loudness a little; measure what it takes off and add it back (twice at most).
+    # The limiter lowers the loudness a little: measure the limited mix at a few allowances and interpolate.
+    steps = LIMITER_TRIAL_STEPS_DB
     for _ in range(LIMITER_CORRECTIONS):
-        limited = measure(measured)
-        if limited is None:
+        command = loudness_analysis_command(spec, exe, trial=measured, extra_gains_db=steps)
+        limited = parse_ebur128_summaries(run(command), len(steps))
+        points = [
+            (measured.limiter_loss_lu + step, result.integrated_lufs)
+            for step, result in zip(steps, limited, strict=True)
+            if result is not None
+        ]
+        if len(points) < 2:
             break
-        error = target - limited.integrated_lufs
-        if abs(error) < 0.3:
+        loss, bracketed = _loss_for_target(points, target)
+        measured = replace(measured, limiter_loss_lu=round(max(0.0, loss), 2))
+        if bracketed:
             break
-        measured = replace(measured, limiter_loss_lu=round(measured.limiter_loss_lu + error, 2))
+        steps = (
+            0.0,
+            1.5,
+        )  # from the extrapolated allowance up: extrapolating along a flattening curve falls short
     return measured
 
 

@@ -7,7 +7,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFont
+from PIL import Image, ImageChops, ImageFont
 
 from shortvid_assets.domain.captions import (
     SAFE_BOTTOM_FRACTION,
@@ -24,6 +24,9 @@ from shortvid_assets.domain.captions import (
     caption_y,
     choose_word_position,
     default_font_path,
+    draw_caption,
+    draw_word_states,
+    layout_caption,
     overlay_cues,
     render_caption_png,
     render_caption_track,
@@ -295,6 +298,27 @@ def test_any_unicode_word_track_renders(tmp_path: Path, text: str) -> None:
     assert all(
         Image.open(s.path).size == (stream.w, stream.h) for stream in track.streams for s in stream.states
     )
+
+
+@pytest.mark.parametrize(
+    "cue",
+    [
+        CaptionCue(
+            "One two three", 0, 3, words=(CueWord("One", 0, 1), CueWord("two", 1, 2), CueWord("three", 2, 3))
+        ),
+        CaptionCue("New York rocks", 0, 1, words=(CueWord("New York", 0, 0.5), CueWord("rocks", 0.5, 1))),
+        CaptionCue(
+            "A much longer caption line that wraps onto several lines of text here", 0, 5, style="hook"
+        ),
+        CaptionCue("שלום עולם", 0, 1, words=(CueWord("שלום", 0, 0.5), CueWord("עולם", 0.5, 1))),
+    ],
+)
+def test_word_states_drawn_twice_match_each_state_drawn_alone(cue: CaptionCue) -> None:
+    layout = layout_caption(cue, width=W, height=H)
+    actives = [None, *(range(i, i + 1) for i in range(layout.word_count)), range(0, 2)]
+    for active, image in zip(actives, draw_word_states(layout, None, actives), strict=True):
+        alone = draw_caption(layout, active=active)
+        assert ImageChops.difference(image, alone).getbbox() is None, f"state {active} differs"
 
 
 def test_caption_style_colours_are_validated_and_used(tmp_path: Path) -> None:

@@ -44,6 +44,8 @@ from shortvid_assets.domain.render import (
     build_render_command,
     fit_clip,
     loudness_analysis_command,
+    measure_mix_loudness,
+    parse_ebur128_summaries,
     parse_ebur128_summary,
     render_video,
 )
@@ -141,7 +143,9 @@ def test_command_normalises_every_clip_and_joins_cuts_with_concat() -> None:
     assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-pix_fmt") + 1] == "yuv420p"
     assert args[args.index("-ar") + 1] == "48000" and args[args.index("-ac") + 1] == "2"
     assert "-update" in args and args[-1] == "thumb.jpg"
-    assert "[tsrc]trim=start=1.000" in graph, "the thumbnail comes from the same graph"
+    assert "[tsrc]trim=start=1.000:duration=0.067," in graph, (
+        "the thumbnail comes from the same graph, from a branch that ends after its frame"
+    )
 
 
 @pytest.mark.parametrize(("transition", "kind"), [("fade", "fadeblack"), ("dissolve", "fade")])
@@ -418,6 +422,47 @@ def test_command_with_a_measurement_applies_its_gain_and_a_peak_limiter() -> Non
     assert not any(a.startswith("/in/") and a.endswith((".mp4", ".png")) for a in analysis), "audio only"
     trial = loudness_analysis_command(_paper_spec(), trial=measured)
     assert "volume=7.50dB,alimiter" in _graph(trial) and "ebur128" in _graph(trial)
+
+
+def test_one_analysis_pass_measures_the_limited_mix_at_several_gains() -> None:
+    measured = LoudnessMeasurement(-21.1, -5.6, limiter_loss_lu=0.4)
+    args = loudness_analysis_command(_paper_spec(), trial=measured, extra_gains_db=(0.0, 2.0))
+    graph = _graph(args)
+    assert "asplit=2[try0][try1]" in graph
+    assert "[try0]volume=7.50dB,alimiter" in graph and "[try1]volume=9.50dB,alimiter" in graph
+    assert graph.count("ebur128=") == 2 and args.count("null") == 2, "one meter and one null output per gain"
+    with pytest.raises(ValueError, match="at least one gain"):
+        loudness_analysis_command(_paper_spec(), trial=measured, extra_gains_db=())
+
+
+def test_parse_ebur128_summaries_orders_by_filter_and_checks_the_count() -> None:
+    second = EBUR128_SUMMARY.replace("Parsed_ebur128_0", "Parsed_ebur128_9").replace(
+        "-21.1 LUFS", "-14.2 LUFS"
+    )
+    first = EBUR128_SUMMARY.replace("Parsed_ebur128_0", "Parsed_ebur128_5")
+    stderr = "size=N/A time=00:00:03.00\r" + second + first  # printed in any order, after a progress line
+    assert parse_ebur128_summaries(stderr, 2) == [
+        LoudnessMeasurement(-21.1, -5.6),
+        LoudnessMeasurement(-14.2, -5.6),
+    ]
+    with pytest.raises(RenderError, match="printed 2 measurements, expected 3"):
+        parse_ebur128_summaries(stderr, 3)
+
+
+@pytest.mark.parametrize("target", [-9.0, -6.0])  # just over the limit, and far over it
+def test_gain_interpolated_from_the_limited_trials_meets_the_target(
+    media: dict, tmp_path: Path, target: float
+) -> None:
+    tone = (
+        "0.5*sin(2*PI*220*t)*(0.2+0.8*gt(sin(2*PI*2*t)\\,0.9))"  # quiet with loud bursts: the limiter works
+    )
+    voice = _audio(tmp_path / "voice.wav", f"aevalsrc={tone}:s=22050:d=3")
+    spec = _spec(media, voice=voice, music=media["music"], music_volume=0.3, loudness_lufs=target)
+    measured = measure_mix_loudness(spec)
+    assert measured is not None and measured.limiter_loss_lu > 0, "the limiter takes loudness off"
+    check = run_ffmpeg(loudness_analysis_command(spec, ffmpeg_exe(), trial=measured)).stderr
+    (limited,) = parse_ebur128_summaries(check, 1)
+    assert limited is not None and limited.integrated_lufs == pytest.approx(target, abs=0.5)
 
 
 @pytest.mark.parametrize(("voice_gain", "target"), [(0.6, -14.0), (0.03, -14.0), (0.6, -16.0)])
