@@ -86,7 +86,7 @@ def video_script(
     report = read_report(paths, day)
     path = paths.per_theme("video_script", day, slug, "json")
     context.log.info(f"{slug}: script writer {script_writer.describe()}")
-    with review_db.connection() as conn:
+    with review_db.generation_log_connection() as conn:
         entry = {"date": day, "theme": slug, "asset": "video_script", "run_id": context.run_id}
         try:
             written = script_writer.write(theme, report)
@@ -204,7 +204,7 @@ def voiceover(
     plan = read_plan(paths, day, slug)
     wav_path = paths.per_theme("voiceover", day, slug, "wav")
     context.log.info(f"{slug}: voice {voice.describe()}")
-    with review_db.connection() as conn:
+    with review_db.generation_log_connection() as conn:
         entry = {
             "date": day,
             "theme": slug,

@@ -290,7 +290,7 @@ def composed_video(
     )
     review_copy = _publish_for_review(paths, day, slug, video_out, thumb_out)
     context.log.info(f"{slug}: rendered {info.duration_s:.1f}s in {result.seconds:.1f}s -> {review_copy}")
-    with review_db.connection() as conn:
+    with review_db.generation_log_connection() as conn:
         llm_cost = generation_cost(conn, day, slug, lineage_only=True)
     visuals_cost = sum(scene.cost_usd for scene in scenes)
     failed = [name for name, check in checks.items() if not check.passed]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 
@@ -20,10 +20,21 @@ class ReviewDatabase(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connection(self) -> Iterator:
+        """A connection with `review_decisions` in place (the review sensor and review_status)."""
+        with self._connection(review_store.ensure_schema) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def generation_log_connection(self) -> Iterator:
+        """A connection with `generation_log` in place (the stages that record what they spend)."""
+        with self._connection(generation_log.ensure_schema) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _connection(self, ensure_schema: Callable) -> Iterator:
         conn = postgres.connect(self.resolved_url())
         try:
-            review_store.ensure_schema(conn)
-            generation_log.ensure_schema(conn)
+            ensure_schema(conn)
             yield conn
         finally:
             conn.close()
