@@ -8,11 +8,11 @@ One `dagster-daemon run` serves the module; every wait is bounded and the daemon
 from __future__ import annotations
 
 import itertools
-import warnings
 import re
 import subprocess
 import sys
 import time
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -140,7 +140,9 @@ def test_backfill_runs_through_the_queue_and_never_exceeds_the_render_pool(daemo
         if max(r.start_time for r in records) >= min(r.end_time for r in records):
             # On an idle machine one tiny run can finish before the daemon launches the other; the
             # render steps below are then trivially apart, so say so instead of failing the run.
-            warnings.warn("the two video runs did not overlap: the render pool was not contended", stacklevel=1)
+            warnings.warn(
+                "the two video runs did not overlap: the render pool was not contended", stacklevel=1
+            )
         windows = sorted(w for r in video_runs for w in step_windows(instance, r.run_id, RENDER_STEPS))
         assert len(windows) == 4
         for (_, end, first), (start, _, second) in itertools.pairwise(windows):
