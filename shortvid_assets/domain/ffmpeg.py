@@ -117,7 +117,8 @@ def run_ffmpeg(
 
     stderr_lines: collections.deque[str] = collections.deque(maxlen=2000)
     stdout_chunks: list[bytes] = []
-    progress_q: queue.Queue[float] = queue.Queue()
+    # Percents from the stdout reader; None when stdout ends (ffmpeg is exiting).
+    progress_q: queue.Queue[float | None] = queue.Queue()
 
     def drain_stderr() -> None:
         assert proc.stderr is not None
@@ -131,12 +132,15 @@ def run_ffmpeg(
                 stdout_chunks.append(chunk)
             return
         total_us = float(progress_duration_s) * 1_000_000  # type: ignore[arg-type]
-        for raw in iter(proc.stdout.readline, b""):
-            key, _, value = raw.decode("ascii", "replace").strip().partition("=")
-            if key == "out_time_us" and value.strip().lstrip("-").isdigit():
-                progress_q.put(max(0.0, min(100.0, 100.0 * int(value) / total_us)))
-            elif key == "progress" and value == "end":
-                progress_q.put(100.0)
+        try:
+            for raw in iter(proc.stdout.readline, b""):
+                key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+                if key == "out_time_us" and value.strip().lstrip("-").isdigit():
+                    progress_q.put(max(0.0, min(100.0, 100.0 * int(value) / total_us)))
+                elif key == "progress" and value == "end":
+                    progress_q.put(100.0)
+        finally:
+            progress_q.put(None)
 
     readers = [threading.Thread(target=drain_stderr, daemon=True, name="ffmpeg-stderr")]
     if proc.stdout is not None:
@@ -148,31 +152,31 @@ def run_ffmpeg(
     last_percent = -1.0
     timed_out = False
     try:
-        while True:
-            try:
-                percent = progress_q.get(timeout=0.1)
-            except queue.Empty:
-                percent = None
-            if percent is not None and on_progress is not None and percent > last_percent:
-                last_percent = percent
-                on_progress(percent)
-            if proc.poll() is not None and progress_q.empty():
-                break
-            if time.monotonic() > deadline:
-                timed_out = True
-                break
+        if want_progress:
+            # Report percents from this thread as they arrive; the reader's None means stdout closed.
+            while True:
+                try:
+                    percent = progress_q.get(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                except queue.Empty:
+                    if time.monotonic() >= deadline:
+                        timed_out = True
+                        break
+                    continue
+                if percent is None:
+                    break
+                if percent > last_percent:
+                    last_percent = percent
+                    on_progress(percent)  # type: ignore[misc]
+        # Returns the moment ffmpeg exits (no polling interval added to every run).
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()) if not timed_out else 0)
+    except subprocess.TimeoutExpired:
+        timed_out = True
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         for reader in readers:
             reader.join(timeout=5)
-    # Progress lines that arrived between the last poll and the reader's end.
-    while not progress_q.empty():
-        percent = progress_q.get()
-        if on_progress is not None and percent > last_percent:
-            last_percent = percent
-            on_progress(percent)
 
     seconds = time.monotonic() - started
     stderr_text = "".join(stderr_lines)
