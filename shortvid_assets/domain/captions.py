@@ -8,6 +8,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,7 @@ HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 WORD_CAPTION_POSITIONS: tuple[CuePosition, ...] = ("bottom", "top", "center")
 COLLISION_MARGIN_FRACTION = 0.01
 PNG_COMPRESS_LEVEL = 1  # caption PNGs are read once by ffmpeg and deleted: favour speed over size
+PNG_WRITERS = 2  # Pillow encodes without the GIL: word states are written while the next ones are drawn
 
 
 class FontNotFoundError(FileNotFoundError):
@@ -570,6 +572,11 @@ def caption_y(position: CuePosition, box_h: int, frame_h: int) -> int:
     return max(0, min(max(top, min(y, bottom - box_h)), frame_h - box_h))
 
 
+def _save_png(image: Image.Image, out: Path) -> None:
+    with atomic_path(out) as tmp:
+        image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+
+
 def render_caption_png(
     cue: CaptionCue,
     out: Path,
@@ -585,8 +592,7 @@ def render_caption_png(
     x = round((width - layout.box_w) / 2)
     y = caption_y(cue.position, layout.box_h, height)
     out = Path(out)
-    with atomic_path(out) as tmp:
-        image.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    _save_png(image, out)
     return CaptionImage(
         path=out, x=x, y=y, w=layout.box_w, h=layout.box_h, start_s=cue.start_s, end_s=cue.end_s
     )
@@ -700,49 +706,66 @@ def render_caption_track(
         position = choose_word_position(cue, layout.box_h, overlay_images, height)
         placed.setdefault(position, []).append((cue, layout))
 
-    streams = []
-    for band_no, (position, items) in enumerate(placed.items()):
-        band_w = max(layout.box_w for _, layout in items)
-        band_h = max(layout.box_h for _, layout in items)
-        band_x, band_y = round((width - band_w) / 2), caption_y(position, band_h, height)
-        blank = f"band{band_no}-blank.png"
-        Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0)).save(folder / blank, format="PNG")
-        entries: list[tuple[str, float]] = []
-        states: list[CaptionImage] = []
-        clock = 0.0
-        for line_no, (cue, layout) in enumerate(items):
-            offset_x = (band_w - layout.box_w) // 2
-            offset_y = {"top": 0, "bottom": band_h - layout.box_h}.get(position, (band_h - layout.box_h) // 2)
-            timeline = word_states(cue)
-            images = draw_word_states(layout, style, [active for active, _, _ in timeline])
-            for (active, start, end), image in zip(timeline, images, strict=True):
-                if start > clock + 1e-3:
-                    entries.append((blank, start - clock))
-                name = f"band{band_no}-line{line_no:03d}-word{(active.start if active else 0):02d}.png"
-                canvas = Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0))
-                canvas.paste(image, (offset_x, offset_y))  # onto a transparent band: the same as compositing
-                with atomic_path(folder / name) as tmp:
-                    canvas.save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-                entries.append((name, end - max(start, clock)))
-                clock = end
-                states.append(
-                    CaptionImage(
-                        path=folder / name,
-                        x=band_x + offset_x,
-                        y=band_y + offset_y,
-                        w=layout.box_w,
-                        h=layout.box_h,
-                        start_s=start,
-                        end_s=end,
-                    )
-                )
-        playlist = folder / f"band{band_no}.ffconcat"
-        with atomic_path(playlist) as tmp:
-            tmp.write_text(_ffconcat(entries, blank))
-        streams.append(
-            CaptionStream(playlist=playlist, x=band_x, y=band_y, w=band_w, h=band_h, states=states)
-        )
+    with ThreadPoolExecutor(max_workers=PNG_WRITERS, thread_name_prefix="caption-png") as writers:
+        written: list[Future[None]] = []
+        streams = [
+            _band_stream(folder, band_no, position, items, width, height, style, writers, written)
+            for band_no, (position, items) in enumerate(placed.items())
+        ]
+        for write in written:
+            write.result()  # a failed write raises here, before the track is used
     return CaptionTrack(overlays=overlay_images, streams=streams)
+
+
+def _band_stream(
+    folder: Path,
+    band_no: int,
+    position: CuePosition,
+    items: list[tuple[CaptionCue, CaptionLayout]],
+    width: int,
+    height: int,
+    style: CaptionStyle | None,
+    writers: ThreadPoolExecutor,
+    written: list[Future[None]],
+) -> CaptionStream:
+    """One band's word states: drawn here, written as PNGs by `writers`, listed in an ffconcat playlist."""
+    band_w = max(layout.box_w for _, layout in items)
+    band_h = max(layout.box_h for _, layout in items)
+    band_x, band_y = round((width - band_w) / 2), caption_y(position, band_h, height)
+    blank = f"band{band_no}-blank.png"
+    Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0)).save(folder / blank, format="PNG")
+    entries: list[tuple[str, float]] = []
+    states: list[CaptionImage] = []
+    clock = 0.0
+    for line_no, (cue, layout) in enumerate(items):
+        offset_x = (band_w - layout.box_w) // 2
+        offset_y = {"top": 0, "bottom": band_h - layout.box_h}.get(position, (band_h - layout.box_h) // 2)
+        timeline = word_states(cue)
+        images = draw_word_states(layout, style, [active for active, _, _ in timeline])
+        for (active, start, end), image in zip(timeline, images, strict=True):
+            if start > clock + 1e-3:
+                entries.append((blank, start - clock))
+            name = f"band{band_no}-line{line_no:03d}-word{(active.start if active else 0):02d}.png"
+            canvas = Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0))
+            canvas.paste(image, (offset_x, offset_y))  # onto a transparent band: the same as compositing
+            written.append(writers.submit(_save_png, canvas, folder / name))
+            entries.append((name, end - max(start, clock)))
+            clock = end
+            states.append(
+                CaptionImage(
+                    path=folder / name,
+                    x=band_x + offset_x,
+                    y=band_y + offset_y,
+                    w=layout.box_w,
+                    h=layout.box_h,
+                    start_s=start,
+                    end_s=end,
+                )
+            )
+    playlist = folder / f"band{band_no}.ffconcat"
+    with atomic_path(playlist) as tmp:
+        tmp.write_text(_ffconcat(entries, blank))
+    return CaptionStream(playlist=playlist, x=band_x, y=band_y, w=band_w, h=band_h, states=states)
 
 
 def caption_boxes_in_safe_zone(captions: Iterable[CaptionImage], width: int, height: int) -> list[str]:
