@@ -1,5 +1,6 @@
 """Media: scene clips and the composed video, per day and theme."""
 
+import functools
 import json
 import shutil
 import tempfile
@@ -243,8 +244,33 @@ def composed_video(
     font = Path(video_format.font_path) if video_format.font_path else None
     total_s = sum(durations)
 
+    spec = RenderSpec(
+        clips=clips,
+        clip_durations=durations,
+        transitions=[s.transition for s in plan.scenes],
+        captions=[],
+        voice=paths.per_theme("voiceover", day, slug, "wav"),
+        music=Path(music) if music else None,
+        music_volume=video_format.music_volume,
+        width=video_format.width,
+        height=video_format.height,
+        fps=video_format.fps,
+        preset=video_format.preset,
+        crf=video_format.crf,
+        loudness_lufs=video_format.loudness_lufs,
+        thumbnail_at_s=video_format.thumbnail_at_s,
+        caption_fade_s=video_format.caption_fade_s,
+        duration_s=total_s,
+    )
+    context.log.info(
+        f"{slug}: rendering {total_s:.1f}s at {video_format.width}x{video_format.height} "
+        f"({video_format.preset}), {len(overlays)} overlays, {len(words)} spoken words, "
+        f"{in_graph}/{len(clips)} scenes drawn in-graph"
+    )
     with tempfile.TemporaryDirectory(prefix="captions-", dir=video_out.parent) as tmp:
-        track = render_caption_track(
+        # Drawn while the soundtrack is mixed in another process.
+        draw_captions = functools.partial(
+            render_caption_track,
             words,
             overlays,
             Path(tmp),
@@ -253,37 +279,16 @@ def composed_video(
             font_path=font,
             style=video_format.caption_style(),
         )
-        spec = RenderSpec(
-            clips=clips,
-            clip_durations=durations,
-            transitions=[s.transition for s in plan.scenes],
-            captions=track.overlays,
-            caption_streams=track.streams,
-            voice=paths.per_theme("voiceover", day, slug, "wav"),
-            music=Path(music) if music else None,
-            music_volume=video_format.music_volume,
-            width=video_format.width,
-            height=video_format.height,
-            fps=video_format.fps,
-            preset=video_format.preset,
-            crf=video_format.crf,
-            loudness_lufs=video_format.loudness_lufs,
-            thumbnail_at_s=video_format.thumbnail_at_s,
-            caption_fade_s=video_format.caption_fade_s,
-            duration_s=total_s,
-        )
-        context.log.info(
-            f"{slug}: rendering {total_s:.1f}s at {video_format.width}x{video_format.height} "
-            f"({video_format.preset}), {len(track.overlays)} overlays, "
-            f"{sum(len(s.states) for s in track.streams)} word states, {in_graph}/{len(clips)} scenes drawn in-graph"
-        )
         result = render_video(
             spec,
             video_out,
             thumb_out,
             timeout_s=video_format.render_timeout_s,
             on_progress=_progress_logger(context),
+            captions=draw_captions,
         )
+    track = result.captions
+    assert track is not None  # render_video returns the track it was given to draw
     info = probe_media(video_out)
     checks = quality_checks(
         video_out, info, video_format=video_format, planned_s=total_s, captions=track.boxes
@@ -311,6 +316,7 @@ def composed_video(
             "music": music or "none",
             "scenes_drawn_in_graph": in_graph,
             "render_seconds": round(result.seconds, 2),
+            "render_stage_seconds": dg.MetadataValue.json(result.stage_seconds),
             "title": plan.title,
             # REVIEW-5: what this video's lineage cost: its script, voiceover and scene clips
             "cost_usd": round(llm_cost + visuals_cost, 6),

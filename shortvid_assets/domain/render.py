@@ -1,4 +1,6 @@
-"""The final composition: one ffmpeg process joins clips, overlays captions, mixes audio and takes the thumbnail."""
+"""The final composition: audio-only passes make the soundtrack while captions are drawn, then one ffmpeg
+process decodes and encodes the picture once (clips joined, captions overlaid, thumbnail taken) and encodes
+the soundtrack alongside."""
 
 from __future__ import annotations
 
@@ -6,12 +8,14 @@ import itertools
 import logging
 import math
 import re
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from shortvid_assets.domain.captions import CaptionImage, CaptionStream
+from shortvid_assets.domain.captions import CaptionImage, CaptionStream, CaptionTrack
 from shortvid_assets.domain.ffmpeg import (
     FFmpegError,
     FFmpegNotFoundError,
@@ -134,12 +138,15 @@ class RenderSpec:
 
 @dataclass(frozen=True)
 class RenderResult:
-    """The rendered files, how long the render took and the exact ffmpeg arguments used."""
+    """The rendered files, how long the render took (and each stage), the exact video-pass arguments."""
 
     video: Path
     thumbnail: Path
     seconds: float
     ffmpeg_args: list[str] = field(default_factory=list)
+    captions: CaptionTrack | None = None  # the track `render_video` drew, when it was given one to draw
+    loudness: LoudnessMeasurement | None = None  # the mix as measured before its gain (None: not normalised)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # captions, soundtrack (overlapped), video
 
 
 def _n(value: float) -> str:
@@ -184,27 +191,40 @@ def _video_graph(
             f"{head},tpad=stop_mode=clone:stop_duration={_n(length)},"
             f"trim=duration={_n(length)},setpts=PTS-STARTPTS,settb=AVTB[c{i}]"
         )
-    current, running = "c0", spec.clip_durations[0] + overlaps[0]
-    for i in range(1, len(spec.clips)):
-        kind = spec.transitions[i - 1]
-        out = f"j{i}"
-        if kind == "cut":
-            chains.append(f"[{current}][c{i}]concat=n=2:v=1:a=0[{out}]")
-        else:
-            offset = running - overlaps[i - 1]
+    # Join: clip i's head (blended with the tail of clip i-1), body, then tail (blended with clip i+1's head).
+    # Only the transition segments pass through xfade, which works in yuv444p: given whole clips, it had
+    # every frame of the video converted to 4:4:4 and back.
+    segments: list[str] = []
+    for i, duration in enumerate(spec.clip_durations):
+        head, tail = overlaps[i - 1] if i else 0.0, overlaps[i]
+        if not head and not tail:
+            segments.append(f"c{i}")
+            continue
+        parts = (["h"] if head else []) + ["b"] + (["t"] if tail else [])
+        chains.append(f"[c{i}]split={len(parts)}" + "".join(f"[{part}in{i}]" for part in parts))
+        if head:
+            chains.append(f"[hin{i}]trim=duration={_n(head)},setpts=PTS-STARTPTS[h{i}]")
+            kind = XFADE_KIND[spec.transitions[i - 1]]
             chains.append(
-                f"[{current}][c{i}]xfade=transition={XFADE_KIND[kind]}:duration={_n(overlaps[i - 1])}"
-                f":offset={_n(offset)}[{out}]"
+                f"[t{i - 1}][h{i}]xfade=transition={kind}:duration={_n(head)}:offset=0,format=yuv420p[x{i - 1}]"
             )
-            running -= overlaps[i - 1]
-        running += spec.clip_durations[i] + overlaps[i]
-        current = out
+            segments.append(f"x{i - 1}")
+        chains.append(f"[bin{i}]trim=start={_n(head)}:end={_n(duration)},setpts=PTS-STARTPTS[b{i}]")
+        segments.append(f"b{i}")
+        if tail:
+            chains.append(f"[tin{i}]trim=start={_n(duration)},setpts=PTS-STARTPTS[t{i}]")
+    current = segments[0]
+    if len(segments) > 1:
+        chains.append("".join(f"[{seg}]" for seg in segments) + f"concat=n={len(segments)}:v=1:a=0[joined]")
+        current = "joined"
     # Fit the picture to exactly the total: hold the last frame if short, cut if long.
     chains.append(
         f"[{current}]tpad=stop_mode=clone:stop_duration={_n(total)},trim=duration={_n(total)},"
         f"setpts=PTS-STARTPTS[base]"
     )
     current = "base"
+    # Every overlay blends in yuv420: with format=auto ffmpeg 7 negotiates yuva420p for the main picture and
+    # converts every full frame to it and back (~1 ms a frame at 1080x1920), for text that covers a band.
     for k, (cap, index) in enumerate(zip(spec.captions, caption_inputs, strict=True)):
         start, end = max(0.0, cap.start_s), min(total, cap.end_s)
         if end <= start:
@@ -220,7 +240,7 @@ def _video_graph(
             )
         chains.append(f"{chain}[cap{k}]")
         chains.append(
-            f"[{current}][cap{k}]overlay=x={int(cap.x)}:y={int(cap.y)}:eof_action=pass:format=auto"
+            f"[{current}][cap{k}]overlay=x={int(cap.x)}:y={int(cap.y)}:eof_action=pass:format=yuv420"
             f":enable='between(t,{_n(start)},{_n(end)})'[ov{k}]"
         )
         current = f"ov{k}"
@@ -228,7 +248,7 @@ def _video_graph(
         # One band of word states from an ffconcat list: sparse frames, each held until the next.
         chains.append(f"[{index}:v]format=yuva420p[ws{k}]")
         chains.append(
-            f"[{current}][ws{k}]overlay=x={int(stream.x)}:y={int(stream.y)}:eof_action=pass:format=auto[wov{k}]"
+            f"[{current}][ws{k}]overlay=x={int(stream.x)}:y={int(stream.y)}:eof_action=pass:format=yuv420[wov{k}]"
         )
         current = f"wov{k}"
     thumb_at = min(max(0.0, spec.thumbnail_at_s), max(0.0, total - 1.0 / fps))
@@ -244,7 +264,7 @@ def _video_graph(
 
 @dataclass(frozen=True)
 class LoudnessMeasurement:
-    """What the audio-only analysis pass measured on the mixed audio (EBU R128 `ebur128`)."""
+    """What the audio pass measured on the mixed audio (EBU R128 `ebur128`)."""
 
     integrated_lufs: float
     sample_peak_db: float
@@ -255,31 +275,23 @@ class LoudnessMeasurement:
         return target_lufs - self.integrated_lufs + self.limiter_loss_lu
 
 
-def _loudnorm(spec: RenderSpec, measured: LoudnessMeasurement | None) -> str:
-    """The final pass's normalisation: a measured gain then a true-peak-safe limiter, else loudnorm one-pass.
+METER = "ebur128=framelog=quiet:peak=sample"
 
-    With a measurement the gain is exact and costs nothing; loudnorm (which resamples to 192 kHz for its
-    true-peak detection) is used only when no measurement is given.
+
+def _gain_and_limiter(target_lufs: float, measured: LoudnessMeasurement) -> str:
+    """The normalisation: the measured gain to the target, then a limiter that keeps peaks below TRUE_PEAK_DB.
+
+    The gain is exact and costs nothing, unlike loudnorm (which resamples to 192 kHz for its peak detection).
     """
-    target = spec.loudness_lufs
-    if measured is None:
-        return f"loudnorm=I={target:.1f}:TP={TRUE_PEAK_DB}:LRA=11"
-    gain = measured.gain_db(target)
     limit = 10 ** (TRUE_PEAK_DB / 20)
     return (
-        f"volume={gain:.2f}dB,"
+        f"volume={measured.gain_db(target_lufs):.2f}dB,"
         f"alimiter=limit={limit:.4f}:attack={LIMITER_ATTACK_MS}:release={LIMITER_RELEASE_MS}:level=false:latency=true"
     )
 
 
-def _audio_graph(
-    spec: RenderSpec,
-    voice_index: int,
-    music_index: int | None,
-    *,
-    normalise: str | None,
-) -> list[str]:
-    """Filter chains for the sound: voice padded to the total, music looped and ducked, mixed, then `normalise`."""
+def _audio_graph(spec: RenderSpec, voice_index: int, music_index: int | None, *, meter: bool) -> list[str]:
+    """Filter chains for the sound: voice padded to the total, music looped and ducked, mixed (and metered)."""
     total = spec.total_s
     fmt = f"aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
     chains = [
@@ -303,51 +315,67 @@ def _audio_graph(
             voice = "voice"
         chains.append(f"[{voice}][{music}]amix=inputs=2:duration=first:normalize=0[mix]")
         mixed = "mix"
-    final = f"[{mixed}]"
-    if normalise:
-        final += f"{normalise},"
-    final += f"aresample={SAMPLE_RATE},{fmt},atrim=duration={_n(total)}[aout]"
-    chains.append(final)
+    final = f"[{mixed}]aresample={SAMPLE_RATE},{fmt},atrim=duration={_n(total)}"
+    chains.append(final + (f",{METER}" if meter else "") + "[aout]")
     return chains
 
 
-def loudness_analysis_command(
-    spec: RenderSpec,
-    ffmpeg: str = "ffmpeg",
-    *,
-    trial: LoudnessMeasurement | None = None,
-    extra_gains_db: Sequence[float] = (0.0,),
-) -> list[str]:
-    """The audio-only ffmpeg pass that measures the mix's loudness for the final pass's gain (pure).
+def _wav_output(path: Path) -> list[str]:
+    # 32-bit float: lossless between the passes, and nothing clips before the limiter.
+    return ["-c:a", "pcm_f32le", "-map_metadata", "-1", "-f", "wav", str(path)]
 
-    It decodes only the voice and music (no video), so it costs a fraction of a second per minute.
-    With `trial`, the mix is measured after that measurement's gain and limiter (to learn what the
-    limiter takes off), once per extra gain in `extra_gains_db`: one pass measures several gains.
+
+def mix_command(spec: RenderSpec, out: Path, ffmpeg: str = "ffmpeg") -> list[str]:
+    """The audio-only pass that mixes voice and ducked music to the total length into a WAV (pure).
+
+    When the spec has a loudness target the mix is also metered: `ebur128` prints its integrated
+    loudness and sample peak on stderr (`parse_ebur128_summary`).
     """
     if problems := spec.problems():
         raise RenderError("cannot render this spec: " + "; ".join(problems))
-    if not extra_gains_db:
-        raise ValueError("extra_gains_db needs at least one gain (0.0 measures the trial's own gain)")
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-v", "info", "-i", str(Path(spec.voice).resolve())]
+    meter = spec.loudness_lufs is not None
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "info" if meter else "error"]
+    args += ["-i", str(Path(spec.voice).resolve())]
     music_index = None
     if spec.music is not None:
         music_index = 1
         args += ["-stream_loop", "-1", "-i", str(Path(spec.music).resolve())]
-    meter = "ebur128=framelog=quiet:peak=sample"
-    if trial is None or list(extra_gains_db) == [0.0]:
-        if trial is not None:
-            meter = f"{_loudnorm(spec, trial)},{meter}"
-        graph = ";".join(_audio_graph(spec, 0, music_index, normalise=meter))
-        return [*args, "-filter_complex", graph, "-map", "[aout]", "-f", "null", "-"]
-    chains = _audio_graph(spec, 0, music_index, normalise=None)
+    graph = ";".join(_audio_graph(spec, 0, music_index, meter=meter))
+    return [*args, "-filter_complex", graph, "-map", "[aout]", *_wav_output(out)]
+
+
+def limiter_trial_command(
+    mix: Path,
+    target_lufs: float,
+    trial: LoudnessMeasurement,
+    ffmpeg: str = "ffmpeg",
+    *,
+    extra_gains_db: Sequence[float] = (0.0,),
+) -> list[str]:
+    """The pass that meters the mix after `trial`'s gain and the limiter, once per extra gain (pure).
+
+    One pass measures several gains: the mix is read once and split, a limiter and a meter per gain.
+    """
+    if not extra_gains_db:
+        raise ValueError("extra_gains_db needs at least one gain (0.0 measures the trial's own gain)")
     count = len(extra_gains_db)
-    chains.append("[aout]asplit=" + str(count) + "".join(f"[try{i}]" for i in range(count)))
+    chains = ["[0:a]asplit=" + str(count) + "".join(f"[try{i}]" for i in range(count))]
     outputs: list[str] = []
     for i, extra in enumerate(extra_gains_db):
         gained = replace(trial, limiter_loss_lu=trial.limiter_loss_lu + float(extra))
-        chains.append(f"[try{i}]{_loudnorm(spec, gained)},{meter}[meter{i}]")
+        chains.append(f"[try{i}]{_gain_and_limiter(target_lufs, gained)},{METER}[meter{i}]")
         outputs += ["-map", f"[meter{i}]", "-f", "null", "-"]
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-v", "info", "-i", str(Path(mix).resolve())]
     return [*args, "-filter_complex", ";".join(chains), *outputs]
+
+
+def soundtrack_command(
+    mix: Path, out: Path, target_lufs: float, loudness: LoudnessMeasurement, ffmpeg: str = "ffmpeg"
+) -> list[str]:
+    """The pass that normalises the mix to the target into the finished soundtrack WAV (pure)."""
+    normalise = f"{_gain_and_limiter(target_lufs, loudness)},aresample={SAMPLE_RATE}"
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", str(Path(mix).resolve())]
+    return [*args, "-af", normalise, *_wav_output(out)]
 
 
 _SUMMARY_I = re.compile(r"I:\s*(-?inf|-?[\d.]+) LUFS")
@@ -403,34 +431,27 @@ def _loss_for_target(points: Sequence[tuple[float, float]], target: float) -> tu
     return anchor_x + (target - anchor_y) / slope, False
 
 
-def measure_mix_loudness(
-    spec: RenderSpec, *, timeout_s: float = 300.0, ffmpeg: str | None = None
-) -> LoudnessMeasurement | None:
-    """Run the audio-only analysis pass (voice + ducked music) and return its loudness (None if silent).
+def _ffmpeg_failure(exc: FFmpegError) -> RenderError:
+    if isinstance(exc, FFmpegTimeoutError):
+        return RenderTimeoutError(str(exc), stderr_tail=exc.stderr_tail)
+    return RenderError(str(exc), stderr_tail=exc.stderr_tail)
 
-    When the gain to the target would push peaks into the limiter, one more pass measures the limited
-    mix at a few gains at once (LIMITER_TRIAL_STEPS_DB) and the gain that meets the target is
-    interpolated; a further pass runs only when the target lies beyond the gains tried.
+
+def fit_limiter(
+    mix: Path, target_lufs: float, measured: LoudnessMeasurement, run: Callable[[list[str]], str], ffmpeg: str
+) -> LoudnessMeasurement:
+    """`measured` with the limiter allowance that lands the limited mix on the target.
+
+    When the plain gain would push peaks into the limiter, the limited mix is metered at a few allowances
+    in one pass (LIMITER_TRIAL_STEPS_DB) and the one that meets the target is interpolated; a further
+    pass runs only when the target lies beyond the allowances tried. `run` runs a command, returns stderr.
     """
-    exe = ffmpeg or ffmpeg_exe()
-
-    def run(command: list[str]) -> str:
-        try:
-            return run_ffmpeg(command, timeout_s=timeout_s, what="loudness analysis").stderr
-        except FFmpegTimeoutError as exc:
-            raise RenderTimeoutError(str(exc), stderr_tail=exc.stderr_tail) from exc
-        except FFmpegError as exc:
-            raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
-
-    measured = parse_ebur128_summary(run(loudness_analysis_command(spec, exe)))
-    target = spec.loudness_lufs if spec.loudness_lufs is not None else -14.0
-    if measured is None or measured.sample_peak_db + measured.gain_db(target) <= TRUE_PEAK_DB:
+    if measured.sample_peak_db + measured.gain_db(target_lufs) <= TRUE_PEAK_DB:
         return measured  # the limiter will not touch it: the plain gain is exact
-    # The limiter lowers the loudness a little: measure the limited mix at a few allowances and interpolate.
-    steps = LIMITER_TRIAL_STEPS_DB
+    steps: tuple[float, ...] = LIMITER_TRIAL_STEPS_DB
     for _ in range(LIMITER_CORRECTIONS):
-        command = loudness_analysis_command(spec, exe, trial=measured, extra_gains_db=steps)
-        limited = parse_ebur128_summaries(run(command), len(steps))
+        stderr = run(limiter_trial_command(mix, target_lufs, measured, ffmpeg, extra_gains_db=steps))
+        limited = parse_ebur128_summaries(stderr, len(steps))
         points = [
             (measured.limiter_loss_lu + step, result.integrated_lufs)
             for step, result in zip(steps, limited, strict=True)
@@ -438,7 +459,7 @@ def measure_mix_loudness(
         ]
         if len(points) < 2:
             break
-        loss, bracketed = _loss_for_target(points, target)
+        loss, bracketed = _loss_for_target(points, target_lufs)
         measured = replace(measured, limiter_loss_lu=round(max(0.0, loss), 2))
         if bracketed:
             break
@@ -449,18 +470,62 @@ def measure_mix_loudness(
     return measured
 
 
+@dataclass(frozen=True)
+class Soundtrack:
+    """The audio passes' result: the finished soundtrack (WAV) and the loudness it was normalised from."""
+
+    path: Path
+    loudness: LoudnessMeasurement | None  # the mix as metered; None: not normalised (no target, or silent)
+    seconds: float
+
+
+def mix_soundtrack(
+    spec: RenderSpec, out: Path, *, timeout_s: float = 300.0, ffmpeg: str | None = None
+) -> Soundtrack:
+    """Mix, meter and normalise the spec's audio into the finished soundtrack WAV at `out`.
+
+    Audio-only passes, a fraction of a second per minute of video: the mix (metered as it is written),
+    the limiter trials when the gain reaches the limiter, and the gain. Without a target, or when the
+    mix is silent, the mix itself is the soundtrack.
+    """
+    exe = ffmpeg or ffmpeg_exe()
+    started = time.monotonic()
+    out = Path(out)
+
+    def run(command: list[str]) -> str:
+        remaining = max(0.001, timeout_s - (time.monotonic() - started))
+        try:
+            return run_ffmpeg(command, timeout_s=remaining, what="audio mix").stderr
+        except FFmpegError as exc:
+            raise _ffmpeg_failure(exc) from exc
+
+    target = spec.loudness_lufs
+    mix = out if target is None else out.with_name(f"{out.stem}-mix.wav")
+    stderr = run(mix_command(spec, mix, exe))
+    measured = parse_ebur128_summary(stderr) if target is not None else None
+    if target is not None and measured is None:
+        logger.warning("the voice and music mix to silence; the soundtrack is not loudness-normalised")
+        mix.replace(out)
+    elif target is not None and measured is not None:
+        measured = fit_limiter(mix, target, measured, run, exe)
+        run(soundtrack_command(mix, out, target, measured, exe))
+        mix.unlink(missing_ok=True)
+    if not out.is_file() or out.stat().st_size == 0:
+        raise RenderError(f"ffmpeg exited cleanly but wrote no soundtrack at {out}")
+    return Soundtrack(path=out, loudness=measured, seconds=time.monotonic() - started)
+
+
 def build_render_command(
     spec: RenderSpec,
     video_out: Path,
     thumbnail_out: Path,
     ffmpeg: str = "ffmpeg",
     *,
-    loudness: LoudnessMeasurement | None = None,
+    soundtrack: Path,
 ) -> list[str]:
-    """The single ffmpeg argument list that renders the video and its thumbnail (pure: runs nothing).
+    """The single ffmpeg argument list that renders the picture and thumbnail and copies in the soundtrack.
 
-    With `loudness` (from `measure_mix_loudness`) the audio gets the exact gain to the target and a
-    limiter; without it, loudnorm's one-pass dynamic mode.
+    Pure: runs nothing. `soundtrack` is `mix_soundtrack`'s finished WAV; this pass only encodes it to AAC.
     """
     if problems := spec.problems():
         raise RenderError("cannot render this spec: " + "; ".join(problems))
@@ -487,19 +552,13 @@ def build_render_command(
         stream_inputs.append(inputs)
         args += ["-f", "concat", "-i", str(Path(stream.playlist).resolve())]
         inputs += 1
-    voice_index = inputs
-    args += ["-i", str(Path(spec.voice).resolve())]
-    music_index = None
-    if spec.music is not None:
-        music_index = voice_index + 1
-        args += ["-stream_loop", "-1", "-i", str(Path(spec.music).resolve())]
+    soundtrack_index = inputs
+    args += ["-i", str(Path(soundtrack).resolve())]
 
     video_chains, video_label = _video_graph(spec, clip_inputs, caption_inputs, stream_inputs)
-    normalise = _loudnorm(spec, loudness) if spec.loudness_lufs is not None else None
-    graph = ";".join(video_chains + _audio_graph(spec, voice_index, music_index, normalise=normalise))
-    args += ["-filter_complex", graph]
+    args += ["-filter_complex", ";".join(video_chains)]
     args += [
-        "-map", f"[{video_label}]", "-map", "[aout]",
+        "-map", f"[{video_label}]", "-map", f"{soundtrack_index}:a:0",
         "-c:v", "libx264", "-preset", spec.preset, "-crf", str(spec.crf), "-pix_fmt", "yuv420p",
         "-r", str(spec.fps), "-g", str(spec.fps * 2),
         "-c:a", "aac", "-b:a", spec.audio_bitrate, "-ar", str(SAMPLE_RATE), "-ac", "2",
@@ -529,8 +588,14 @@ def render_video(
     *,
     timeout_s: float = 900,
     on_progress: Callable[[float], None] | None = None,
+    captions: Callable[[], CaptionTrack] | None = None,
 ) -> RenderResult:
-    """Render the video and its thumbnail in one ffmpeg process; both land atomically or not at all."""
+    """Render the video and its thumbnail; both land atomically or not at all.
+
+    The soundtrack is mixed, measured and encoded by audio-only ffmpeg passes in a worker thread while
+    `captions` (when given) draws the caption track in this one, so the two overlap on separate cores;
+    its overlays and word streams are added to the spec's. Then one ffmpeg process renders the picture.
+    """
     if problems := spec.problems():
         raise RenderError("cannot render this spec: " + "; ".join(problems))
     _check_inputs(spec)
@@ -540,55 +605,79 @@ def render_video(
         raise RenderError(str(exc)) from exc
     video_out, thumbnail_out = Path(video_out), Path(thumbnail_out)
     started = time.monotonic()
-    loudness = None
-    if spec.loudness_lufs is not None:
+    stages: dict[str, float] = {}
+    track = None
+    with (
+        tempfile.TemporaryDirectory(prefix="shortvid-soundtrack-") as audio_dir,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="soundtrack") as pool,
+    ):
+        mixing = pool.submit(
+            mix_soundtrack, spec, Path(audio_dir) / "soundtrack.wav", timeout_s=timeout_s, ffmpeg=exe
+        )
+        if captions is not None:
+            track = captions()
+            stages["captions"] = round(time.monotonic() - started, 3)
+            spec = replace(
+                spec,
+                captions=[*spec.captions, *track.overlays],
+                caption_streams=[*spec.caption_streams, *track.streams],
+            )
+            _check_inputs(spec)
         try:
-            loudness = measure_mix_loudness(spec, timeout_s=timeout_s, ffmpeg=exe)
+            soundtrack = mixing.result()
         except RenderTimeoutError as exc:
             raise RenderTimeoutError(
-                f"render of {video_out.name} took longer than {timeout_s:g}s (in its loudness analysis) and was "
+                f"render of {video_out.name} took longer than {timeout_s:g}s (in its audio pass) and was "
                 f"killed; raise the timeout or shorten the video",
                 stderr_tail=exc.stderr_tail,
             ) from exc
-        if loudness is None:
-            logger.warning("the mixed audio of %s is silent; it is not loudness-normalised", video_out.name)
-            spec = replace(spec, loudness_lufs=None)
-    remaining = timeout_s - (time.monotonic() - started)
-    with atomic_path(video_out) as video_tmp, atomic_path(thumbnail_out) as thumb_tmp:
-        args = build_render_command(spec, video_tmp, thumb_tmp, ffmpeg=exe, loudness=loudness)
-        logger.info(
-            "rendering %s: %d clips, %d captions, %.1fs at %dx%d",
-            video_out.name,
-            len(spec.clips),
-            len(spec.captions),
-            spec.total_s,
-            spec.width,
-            spec.height,
-        )
-        try:
-            run_ffmpeg(
-                args,
-                timeout_s=max(remaining, 0.001),
-                progress_duration_s=spec.total_s,
-                on_progress=on_progress,
-                what=f"render of {video_out.name}",
+        stages["soundtrack"] = round(soundtrack.seconds, 3)
+        remaining = timeout_s - (time.monotonic() - started)
+        video_started = time.monotonic()
+        with atomic_path(video_out) as video_tmp, atomic_path(thumbnail_out) as thumb_tmp:
+            args = build_render_command(spec, video_tmp, thumb_tmp, ffmpeg=exe, soundtrack=soundtrack.path)
+            logger.info(
+                "rendering %s: %d clips, %d captions, %.1fs at %dx%d",
+                video_out.name,
+                len(spec.clips),
+                len(spec.captions) + sum(len(s.states) for s in spec.caption_streams),
+                spec.total_s,
+                spec.width,
+                spec.height,
             )
-        except FFmpegTimeoutError as exc:
-            raise RenderTimeoutError(
-                f"render of {video_out.name} took longer than {timeout_s:g}s and was killed; "
-                f"raise the timeout or shorten the video"
-                + (f"\nffmpeg's last lines:\n{exc.stderr_tail}" if exc.stderr_tail else ""),
-                stderr_tail=exc.stderr_tail,
-            ) from exc
-        except FFmpegError as exc:
-            raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
-        if thumb_tmp.stat().st_size == 0 or video_tmp.stat().st_size == 0:
-            raise RenderError(
-                f"ffmpeg exited cleanly but wrote an empty video or thumbnail for {video_out.name}"
-            )
+            try:
+                run_ffmpeg(
+                    args,
+                    timeout_s=max(remaining, 0.001),
+                    progress_duration_s=spec.total_s,
+                    on_progress=on_progress,
+                    what=f"render of {video_out.name}",
+                )
+            except FFmpegTimeoutError as exc:
+                raise RenderTimeoutError(
+                    f"render of {video_out.name} took longer than {timeout_s:g}s and was killed; "
+                    f"raise the timeout or shorten the video"
+                    + (f"\nffmpeg's last lines:\n{exc.stderr_tail}" if exc.stderr_tail else ""),
+                    stderr_tail=exc.stderr_tail,
+                ) from exc
+            except FFmpegError as exc:
+                raise RenderError(str(exc), stderr_tail=exc.stderr_tail) from exc
+            if thumb_tmp.stat().st_size == 0 or video_tmp.stat().st_size == 0:
+                raise RenderError(
+                    f"ffmpeg exited cleanly but wrote an empty video or thumbnail for {video_out.name}"
+                )
+        stages["video"] = round(time.monotonic() - video_started, 3)
     seconds = time.monotonic() - started
     logger.info("rendered %s in %.1fs", video_out.name, seconds)
-    return RenderResult(video=video_out, thumbnail=thumbnail_out, seconds=seconds, ffmpeg_args=args)
+    return RenderResult(
+        video=video_out,
+        thumbnail=thumbnail_out,
+        seconds=seconds,
+        ffmpeg_args=args,
+        captions=track,
+        loudness=soundtrack.loudness,
+        stage_seconds=stages,
+    )
 
 
 def fit_clip_command(

@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from shortvid_assets.domain import render as render_module
 from shortvid_assets.domain.captions import (
     CaptionCue,
     CaptionImage,
+    CaptionTrack,
+    FontNotFoundError,
     caption_boxes_in_safe_zone,
     render_caption_png,
     render_caption_track,
@@ -43,11 +46,13 @@ from shortvid_assets.domain.render import (
     RenderTimeoutError,
     build_render_command,
     fit_clip,
-    loudness_analysis_command,
-    measure_mix_loudness,
+    limiter_trial_command,
+    mix_command,
+    mix_soundtrack,
     parse_ebur128_summaries,
     parse_ebur128_summary,
     render_video,
+    soundtrack_command,
 )
 
 W, H = 216, 384
@@ -65,6 +70,14 @@ def _fake_ffmpeg(folder: Path, body: str) -> Path:
 
 def _graph(args: list[str]) -> str:
     return args[args.index("-filter_complex") + 1]
+
+
+def _video_command(spec: RenderSpec) -> list[str]:
+    return build_render_command(spec, Path("o.mp4"), Path("t.jpg"), soundtrack=Path("/in/soundtrack.wav"))
+
+
+def _audio_command(spec: RenderSpec) -> list[str]:
+    return mix_command(spec, Path("/out/mix.wav"))
 
 
 def _region_diff(a: Image.Image, b: Image.Image, box: tuple[int, int, int, int]) -> float:
@@ -130,50 +143,72 @@ def _paper_spec(**changes) -> RenderSpec:
 
 
 def test_command_normalises_every_clip_and_joins_cuts_with_concat() -> None:
-    args = build_render_command(_paper_spec(), Path("out.mp4"), Path("thumb.jpg"))
+    args = build_render_command(
+        _paper_spec(), Path("out.mp4"), Path("thumb.jpg"), soundtrack=Path("/in/soundtrack.wav")
+    )
     graph = _graph(args)
     for i in range(3):
         assert (
             f"[{i}:v]scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H},setsar=1,fps=30" in graph
         )
-    assert graph.count("concat=n=2:v=1:a=0") == 2
-    assert "xfade" not in graph
+    assert graph.count("concat=") == 1 and "[c0][c1][c2]concat=n=3:v=1:a=0" in graph, "cuts: one concat"
+    assert "xfade" not in graph and "split=3" not in graph
     assert "trim=duration=6.000" in graph, "the picture is fitted to the total duration"
     assert args[args.index("-movflags") + 1] == "+faststart"
     assert args[args.index("-c:v") + 1] == "libx264" and args[args.index("-pix_fmt") + 1] == "yuv420p"
-    assert args[args.index("-ar") + 1] == "48000" and args[args.index("-ac") + 1] == "2"
     assert "-update" in args and args[-1] == "thumb.jpg"
     assert "[tsrc]trim=start=1.000:duration=0.067," in graph, (
         "the thumbnail comes from the same graph, from a branch that ends after its frame"
     )
 
 
+def test_video_pass_only_encodes_the_finished_soundtrack() -> None:
+    args = _video_command(_paper_spec(music=Path("/in/music.mp3")))
+    graph = _graph(args)
+    soundtrack_input = args.index("/in/soundtrack.wav")
+    assert args[soundtrack_input - 1] == "-i"
+    index = sum(1 for a in args[:soundtrack_input] if a == "-i") - 1
+    assert args[args.index("-map", args.index("-map") + 1) + 1] == f"{index}:a:0"
+    assert args[args.index("-c:a") + 1] == "aac" and args[args.index("-b:a") + 1] == "160k"
+    assert args[args.index("-ar") + 1] == "48000" and args[args.index("-ac") + 1] == "2"
+    assert "/in/voice.wav" not in args and "/in/music.mp3" not in args
+    assert not any(f in graph for f in ("amix", "volume", "alimiter", "loudnorm", "apad", "aformat"))
+
+
 @pytest.mark.parametrize(("transition", "kind"), [("fade", "fadeblack"), ("dissolve", "fade")])
 def test_command_uses_xfade_at_clip_boundaries(transition: str, kind: str) -> None:
-    graph = _graph(
-        build_render_command(_paper_spec(transitions=[transition, transition]), Path("o.mp4"), Path("t.jpg"))
-    )
-    assert f"xfade=transition={kind}:duration=0.500:offset=2.000" in graph
-    assert f"xfade=transition={kind}:duration=0.500:offset=4.000" in graph
-    assert "concat" not in graph
+    graph = _graph(_video_command(_paper_spec(transitions=[transition, transition])))
     assert "trim=duration=2.500" in graph, "a clip that fades out runs on under the next one"
+    # Only the overlapping half-seconds go through xfade (which works in 4:4:4), then back to 4:2:0.
+    assert "[tin0]trim=start=2.000,setpts=PTS-STARTPTS[t0]" in graph
+    assert "[hin1]trim=duration=0.500,setpts=PTS-STARTPTS[h1]" in graph
+    assert f"[t0][h1]xfade=transition={kind}:duration=0.500:offset=0,format=yuv420p[x0]" in graph
+    assert f"[t1][h2]xfade=transition={kind}:duration=0.500:offset=0,format=yuv420p[x1]" in graph
+    assert "[bin1]trim=start=0.500:end=2.000,setpts=PTS-STARTPTS[b1]" in graph
+    assert "[b0][x0][b1][x1][b2]concat=n=5:v=1:a=0" in graph, "2 + 0.5 + 1.5 + 0.5 + 1.5 = 6 s"
 
 
-def test_command_without_music_pads_the_voice_and_normalises_loudness() -> None:
-    args = build_render_command(_paper_spec(), Path("o.mp4"), Path("t.jpg"))
+def test_cuts_and_transitions_mix_in_one_timeline() -> None:
+    graph = _graph(_video_command(_paper_spec(transitions=["cut", "dissolve"])))
+    assert "[c0][b1][x1][b2]concat=n=4:v=1:a=0" in graph, "a cut clip joins whole"
+    assert "[t1][h2]xfade=transition=fade:duration=0.500:offset=0" in graph
+    assert graph.count("xfade") == 1 and "[c0]split" not in graph
+
+
+def test_mix_pads_the_voice_to_the_total_and_meters_it() -> None:
+    args = _audio_command(_paper_spec())
     graph = _graph(args)
+    assert args[args.index("-i") + 1] == "/in/voice.wav" and args.count("-i") == 1, "audio inputs only"
     assert "apad=whole_dur=6.000" in graph
-    assert "loudnorm=I=-14.0" in graph
+    assert graph.endswith(",ebur128=framelog=quiet:peak=sample[aout]"), "metered as it is written"
     assert "amix" not in graph and "sidechaincompress" not in graph and "-stream_loop" not in args
-    assert "loudnorm" not in _graph(
-        build_render_command(_paper_spec(loudness_lufs=None), Path("o.mp4"), Path("t.jpg"))
-    )
+    assert args[args.index("-c:a") + 1] == "pcm_f32le", "lossless between passes; the video pass encodes once"
+    assert args[-3:] == ["-f", "wav", "/out/mix.wav"]
+    assert "ebur128" not in _graph(_audio_command(_paper_spec(loudness_lufs=None))), "no target, no meter"
 
 
-def test_command_with_music_loops_ducks_and_mixes_without_normalising_inputs() -> None:
-    args = build_render_command(
-        _paper_spec(music=Path("/in/music.mp3"), music_volume=0.2), Path("o.mp4"), Path("t.jpg")
-    )
+def test_mix_loops_ducks_and_mixes_the_music_without_normalising_inputs() -> None:
+    args = _audio_command(_paper_spec(music=Path("/in/music.mp3"), music_volume=0.2))
     graph = _graph(args)
     music_at = args.index("/in/music.mp3")
     assert args[music_at - 3 : music_at] == ["-stream_loop", "-1", "-i"]
@@ -184,16 +219,46 @@ def test_command_with_music_loops_ducks_and_mixes_without_normalising_inputs() -
 
 
 def test_command_overlays_captions_in_time_with_alpha_fades() -> None:
-    graph = _graph(build_render_command(_paper_spec(), Path("o.mp4"), Path("t.jpg")))
+    graph = _graph(_video_command(_paper_spec()))
     assert "fade=t=in:st=1.000:d=0.150:alpha=1" in graph
     assert "fade=t=out:st=1.850:d=0.150:alpha=1" in graph
     assert "overlay=x=20:y=250" in graph and "enable='between(t,1.000,2.000)'" in graph
+    assert "format=auto" not in graph and "eof_action=pass:format=yuv420" in graph
+
+
+def test_captions_blend_onto_the_yuv420_picture_without_converting_every_frame(
+    media: dict, tmp_path: Path
+) -> None:
+    words = [
+        WordTiming(word="Hello", start_s=0.2, end_s=1.0),
+        WordTiming(word="there", start_s=1.0, end_s=2.0),
+    ]
+    track = render_caption_track(words, [], tmp_path / "caps", width=W, height=H)
+    cap = render_caption_png(
+        CaptionCue("Top line", 0.5, 1.5, position="top"), tmp_path / "c.png", width=W, height=H
+    )
+    spec = _spec(media, captions=[cap], caption_streams=track.streams, transitions=["cut", "cut"])
+    args = build_render_command(
+        spec, tmp_path / "v.mp4", tmp_path / "t.jpg", ffmpeg_exe(), soundtrack=media["voice"]
+    )
+    args[args.index("-v") + 1] = "verbose"  # ffmpeg then logs each overlay's negotiated formats
+    stderr = run_ffmpeg(args).stderr
+    mains = [line.split("main ", 1)[1] for line in stderr.splitlines() if "] main w:" in line]
+    assert len(mains) == 2 and all(f"w:{W} h:{H} fmt:yuv420p " in m for m in mains), mains
+    assert not [
+        line
+        for line in stderr.splitlines()
+        if "auto_scale" in line
+        and f"w:{W} h:{H} fmt:yuv420p" in line
+        and "-> " in line
+        and "yuvj420p" not in line
+    ], "no full-frame conversion around the overlays"
 
 
 def test_untrusted_caption_text_and_paths_never_reach_the_filter_graph(tmp_path: Path) -> None:
     weird_dir = tmp_path / "a;b[c]'d,e=f"
     cap = render_caption_png(CaptionCue(EVIL_TEXT, 0.5, 1.5), weird_dir / "cap';[x].png", width=W, height=H)
-    args = build_render_command(_paper_spec(captions=[cap]), Path("o.mp4"), Path("t.jpg"))
+    args = _video_command(_paper_spec(captions=[cap]))
     assert not any("pwned" in a or "/etc/passwd" in a or "drawtext" in a for a in args)
     graph = _graph(args)
     assert "cap';[x]" not in graph and str(weird_dir) not in graph
@@ -213,7 +278,7 @@ def test_untrusted_caption_text_and_paths_never_reach_the_filter_graph(tmp_path:
 )
 def test_command_rejects_inconsistent_specs(changes: dict, message: str) -> None:
     with pytest.raises(RenderError, match=message):
-        build_render_command(_paper_spec(**changes), Path("o.mp4"), Path("t.jpg"))
+        _video_command(_paper_spec(**changes))
 
 
 # --- real renders ---------------------------------------------------------------------------------------
@@ -409,30 +474,24 @@ def test_parse_ebur128_summary_reads_the_measurement_and_treats_silence_as_none(
         parse_ebur128_summary("no summary here")
 
 
-def test_command_with_a_measurement_applies_its_gain_and_a_peak_limiter() -> None:
+def test_soundtrack_applies_the_measured_gain_and_a_peak_limiter() -> None:
     measured = LoudnessMeasurement(-21.1, -5.6, limiter_loss_lu=0.4)
-    graph = _graph(build_render_command(_paper_spec(), Path("o.mp4"), Path("t.jpg"), loudness=measured))
-    assert "volume=7.50dB,alimiter=limit=0.8414" in graph, "gain = target - measured + limiter loss"
-    assert "loudnorm" not in graph, "no 192 kHz loudnorm in the video pass once the mix is measured"
-    analysis = loudness_analysis_command(_paper_spec(music=Path("/in/m.wav")))
-    assert "ebur128=framelog=quiet:peak=sample" in _graph(analysis) and "sidechaincompress" in _graph(
-        analysis
-    )
-    assert analysis[-3:] == ["-f", "null", "-"] and not any(a.endswith(".mp4") for a in analysis)
-    assert not any(a.startswith("/in/") and a.endswith((".mp4", ".png")) for a in analysis), "audio only"
-    trial = loudness_analysis_command(_paper_spec(), trial=measured)
-    assert "volume=7.50dB,alimiter" in _graph(trial) and "ebur128" in _graph(trial)
+    args = soundtrack_command(Path("/tmp/mix.wav"), Path("/tmp/final.wav"), -14.0, measured)
+    chain = args[args.index("-af") + 1]
+    assert chain.startswith("volume=7.50dB,alimiter=limit=0.8414"), "gain = target - measured + limiter loss"
+    assert "loudnorm" not in chain, "no 192 kHz loudnorm: the mix is measured"
+    assert args[args.index("-i") + 1] == "/tmp/mix.wav" and args[-1] == "/tmp/final.wav"
 
 
-def test_one_analysis_pass_measures_the_limited_mix_at_several_gains() -> None:
+def test_one_trial_pass_measures_the_limited_mix_at_several_gains() -> None:
     measured = LoudnessMeasurement(-21.1, -5.6, limiter_loss_lu=0.4)
-    args = loudness_analysis_command(_paper_spec(), trial=measured, extra_gains_db=(0.0, 2.0))
+    args = limiter_trial_command(Path("/tmp/mix.wav"), -14.0, measured, extra_gains_db=(0.0, 2.0))
     graph = _graph(args)
-    assert "asplit=2[try0][try1]" in graph
+    assert "[0:a]asplit=2[try0][try1]" in graph and args.count("-i") == 1, "the mix is read once"
     assert "[try0]volume=7.50dB,alimiter" in graph and "[try1]volume=9.50dB,alimiter" in graph
     assert graph.count("ebur128=") == 2 and args.count("null") == 2, "one meter and one null output per gain"
     with pytest.raises(ValueError, match="at least one gain"):
-        loudness_analysis_command(_paper_spec(), trial=measured, extra_gains_db=())
+        limiter_trial_command(Path("/tmp/mix.wav"), -14.0, measured, extra_gains_db=())
 
 
 def test_parse_ebur128_summaries_orders_by_filter_and_checks_the_count() -> None:
@@ -458,11 +517,11 @@ def test_gain_interpolated_from_the_limited_trials_meets_the_target(
     )
     voice = _audio(tmp_path / "voice.wav", f"aevalsrc={tone}:s=22050:d=3")
     spec = _spec(media, voice=voice, music=media["music"], music_volume=0.3, loudness_lufs=target)
-    measured = measure_mix_loudness(spec)
+    soundtrack = mix_soundtrack(spec, tmp_path / "soundtrack.wav")
+    measured = soundtrack.loudness
     assert measured is not None and measured.limiter_loss_lu > 0, "the limiter takes loudness off"
-    check = run_ffmpeg(loudness_analysis_command(spec, ffmpeg_exe(), trial=measured)).stderr
-    (limited,) = parse_ebur128_summaries(check, 1)
-    assert limited is not None and limited.integrated_lufs == pytest.approx(target, abs=0.5)
+    assert integrated_loudness_lufs(soundtrack.path) == pytest.approx(target, abs=0.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["soundtrack.wav", "voice.wav"], "the mix is removed"
 
 
 @pytest.mark.parametrize(("voice_gain", "target"), [(0.6, -14.0), (0.03, -14.0), (0.6, -16.0)])
@@ -504,6 +563,65 @@ def test_music_ducks_under_the_voice(media: dict, tmp_path: Path) -> None:
     )
 
 
+def test_soundtrack_stays_in_sync_with_the_picture(media: dict, tmp_path: Path) -> None:
+    voice = _audio(tmp_path / "beep.wav", "aevalsrc=0.5*sin(2*PI*440*t)*between(t\\,1.0\\,1.5):s=22050:d=3")
+    result = render_video(
+        _spec(media, voice=voice, loudness_lufs=None), tmp_path / "v.mp4", tmp_path / "t.jpg"
+    )
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(result.video), "-af"]
+    stderr = run_ffmpeg([*args, "silencedetect=n=-40dB:d=0.1", "-vn", "-f", "null", "-"]).stderr
+    onset = float(stderr.split("silence_end:", 1)[1].split("|")[0])
+    assert onset == pytest.approx(1.0, abs=0.025), "the soundtrack starts where it was spoken"
+    info = probe_media(result.video)
+    assert info.audio_codec == "aac" and info.duration_s == pytest.approx(3.0, abs=0.05)
+
+
+def test_captions_are_drawn_while_the_soundtrack_is_mixed(
+    media: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spans: dict[str, tuple[float, float]] = {}
+    real_mix = render_module.mix_soundtrack
+
+    def timed_mix(*args, **kwargs):
+        started = time.monotonic()
+        try:
+            return real_mix(*args, **kwargs)
+        finally:
+            spans["soundtrack"] = (started, time.monotonic())
+
+    def draw() -> CaptionTrack:
+        started = time.monotonic()
+        words = [
+            WordTiming(word="Hello", start_s=0.2, end_s=1.0),
+            WordTiming(word="there", start_s=1.0, end_s=2.0),
+        ]
+        track = render_caption_track(words, [], tmp_path / "caps", width=W, height=H)
+        time.sleep(0.4)  # a slow caption track: the soundtrack must not wait for it
+        spans["captions"] = (started, time.monotonic())
+        return track
+
+    monkeypatch.setattr(render_module, "mix_soundtrack", timed_mix)
+    music = _audio(tmp_path / "music.wav", "sine=f=523:d=1.1", "-ac", "2")
+    result = render_video(_spec(media, music=music), tmp_path / "v.mp4", tmp_path / "t.jpg", captions=draw)
+    (cap_start, cap_end), (mix_start, mix_end) = spans["captions"], spans["soundtrack"]
+    assert mix_start < cap_end and cap_start < mix_end, f"the two overlap in time: {spans}"
+    assert result.captions is not None and len(result.captions.streams) == 1
+    assert set(result.stage_seconds) == {"captions", "soundtrack", "video"}
+    assert result.loudness is not None, "the soundtrack was measured and normalised"
+    graph = _graph(result.ffmpeg_args)
+    assert graph.count("overlay=") == 1, "the drawn track is overlaid by the video pass"
+    assert integrated_loudness_lufs(result.video) == pytest.approx(-14.0, abs=1.0)
+
+
+def test_a_failing_caption_track_leaves_no_video(media: dict, tmp_path: Path) -> None:
+    def draw() -> CaptionTrack:
+        raise FontNotFoundError("caption font /nope.ttf does not exist")
+
+    with pytest.raises(FontNotFoundError, match="nope"):
+        render_video(_spec(media), tmp_path / "v.mp4", tmp_path / "t.jpg", captions=draw)
+    assert list(tmp_path.iterdir()) == []
+
+
 SOLID_ENCODE = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 
 
@@ -524,6 +642,10 @@ def test_transitions_between_real_clips(
     spec = _spec(media, clips=solid_clips, transitions=[transition, transition], loudness_lufs=None)
     result = render_video(spec, tmp_path / "v.mp4", tmp_path / "t.jpg")
     assert probe_media(result.video).duration_s == pytest.approx(3.0, abs=0.1)
+    stats = run_ffmpeg(
+        [ffmpeg_exe(), "-nostdin", "-stats", "-i", str(result.video), "-map", "0:v", "-f", "null", "-"]
+    )
+    assert stats.stderr.replace("\r", "\n").split("frame=")[-1].split()[0] == "90", "no frame lost or doubled"
     r, g, b = extract_frame(result.video, 0.5).getpixel((W // 2, H // 2))
     assert r > 200 and g < 50, "the first clip shows first"
     r, g, b = extract_frame(result.video, 2.8).getpixel((W // 2, H // 2))
@@ -579,7 +701,7 @@ def test_word_caption_stream_highlights_the_spoken_word_in_the_video(media: dict
     assert lit[0] is None, "nothing is shown before the first word"
     assert all(lit[1:]), f"a word is highlighted while speaking: {lit}"
     assert lit[1][1] < lit[2][0] and lit[2][1] < lit[3][0], f"the highlight moves word by word: {lit}"
-    graph = _graph(build_render_command(spec, Path("o.mp4"), Path("t.jpg")))
+    graph = _graph(_video_command(spec))
     assert graph.count("overlay=") == 1, "one overlay for the whole spoken track"
 
 
@@ -591,7 +713,7 @@ def test_generated_scenes_render_without_input_files_and_unsafe_sources_are_refu
         for i in range(3)
     ]
     spec = _spec(media, clips=clips, loudness_lufs=None)
-    args = build_render_command(spec, Path("o.mp4"), Path("t.jpg"))
+    args = _video_command(spec)
     assert not any(a.endswith(".mp4") for a in args[: args.index("-filter_complex")]), "no clip file is read"
     assert [args[i + 2].split("=")[0] for i, a in enumerate(args) if a == "lavfi"] == ["gradients"] * 3
     assert args[args.index("lavfi") + 1 : args.index("lavfi") + 3] == ["-i", clips[0].source]
@@ -601,12 +723,12 @@ def test_generated_scenes_render_without_input_files_and_unsafe_sources_are_refu
     assert _region_diff(first, last, (0, 0, W, H)) > 10, "three different gradients"
     evil = GeneratedClip("gradients=s=16x16[x];movie=/etc/passwd[y]")
     with pytest.raises(RenderError, match="not a single lavfi source"):
-        build_render_command(_spec(media, clips=[evil, *clips[1:]]), Path("o.mp4"), Path("t.jpg"))
+        _video_command(_spec(media, clips=[evil, *clips[1:]]))
 
 
 @pytest.mark.parametrize("preset", ["ultrafast", "medium"])
 def test_preset_crf_and_fps_reach_the_encoder(preset: str) -> None:
-    args = build_render_command(_paper_spec(preset=preset, crf=25, fps=24), Path("o.mp4"), Path("t.jpg"))
+    args = _video_command(_paper_spec(preset=preset, crf=25, fps=24))
     assert args[args.index("-preset") + 1] == preset and args[args.index("-crf") + 1] == "25"
     assert args[args.index("-r") + 1] == "24" and "fps=24" in _graph(args)
 
