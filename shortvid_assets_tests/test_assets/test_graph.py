@@ -179,3 +179,6 @@ def test_composed_video_reports_the_cost_of_its_lineage(instance, graph_resource
     metadata = latest_metadata(instance, "composed_video")
     assert metadata["cost_usd"] == pytest.approx(0.0142)
     assert metadata["cost_breakdown"] == {"script_and_voice_usd": 0.0142, "visuals_usd": 0.0}
+    stages = metadata["render_stage_seconds"]
+    assert set(stages) == {"captions", "soundtrack", "video"} and all(v > 0 for v in stages.values())
+    assert stages["video"] < metadata["render_seconds"], "the stages are parts of the render"
