@@ -373,9 +373,8 @@ def soundtrack_command(
     mix: Path, out: Path, target_lufs: float, loudness: LoudnessMeasurement, ffmpeg: str = "ffmpeg"
 ) -> list[str]:
     """The pass that normalises the mix to the target into the finished soundtrack WAV (pure)."""
-    normalise = f"{_gain_and_limiter(target_lufs, loudness)},aresample={SAMPLE_RATE}"
     args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", str(Path(mix).resolve())]
-    return [*args, "-af", normalise, *_wav_output(out)]
+    return [*args, "-af", _gain_and_limiter(target_lufs, loudness), *_wav_output(out)]
 
 
 _SUMMARY_I = re.compile(r"I:\s*(-?inf|-?[\d.]+) LUFS")
@@ -523,7 +522,7 @@ def build_render_command(
     *,
     soundtrack: Path,
 ) -> list[str]:
-    """The single ffmpeg argument list that renders the picture and thumbnail and copies in the soundtrack.
+    """The single ffmpeg argument list that renders the picture and thumbnail and encodes the soundtrack.
 
     Pure: runs nothing. `soundtrack` is `mix_soundtrack`'s finished WAV; this pass only encodes it to AAC.
     """
