@@ -15,7 +15,7 @@ tree (the Python process and every ffmpeg it starts), sampled with psutil every 
 Runs are interleaved (each repetition runs every variant once, in a rotated order) so that load from
 other work on the machine spreads over all variants; figures are medians.
 
-    .venv/bin/python benchmarks/render.py --repeat 3          # the full run (about half an hour on 2 cores)
+    .venv/bin/python benchmarks/render.py --repeat 5          # the full run (about 25 minutes on 2 cores)
     .venv/bin/python benchmarks/render.py --quick             # 1 repetition, 8 s, 720x1280: a smoke test
 
 The last output line is one JSON object with the ratios the README quotes.
