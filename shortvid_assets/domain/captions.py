@@ -7,7 +7,7 @@ import importlib.util
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -708,8 +708,12 @@ def render_caption_track(
 
     with ThreadPoolExecutor(max_workers=PNG_WRITERS, thread_name_prefix="caption-png") as writers:
         written: list[Future[None]] = []
+
+        def save(image: Image.Image, out: Path) -> None:
+            written.append(writers.submit(_save_png, image, out))
+
         streams = [
-            _band_stream(folder, band_no, position, items, width, height, style, writers, written)
+            _band_stream(folder, band_no, position, items, width, height, style, save)
             for band_no, (position, items) in enumerate(placed.items())
         ]
         for write in written:
@@ -725,10 +729,9 @@ def _band_stream(
     width: int,
     height: int,
     style: CaptionStyle | None,
-    writers: ThreadPoolExecutor,
-    written: list[Future[None]],
+    save: Callable[[Image.Image, Path], None],
 ) -> CaptionStream:
-    """One band's word states: drawn here, written as PNGs by `writers`, listed in an ffconcat playlist."""
+    """One band's word states: drawn here, handed to `save` as PNGs, listed in an ffconcat playlist."""
     band_w = max(layout.box_w for _, layout in items)
     band_h = max(layout.box_h for _, layout in items)
     band_x, band_y = round((width - band_w) / 2), caption_y(position, band_h, height)
@@ -748,7 +751,7 @@ def _band_stream(
             name = f"band{band_no}-line{line_no:03d}-word{(active.start if active else 0):02d}.png"
             canvas = Image.new("RGBA", (band_w, band_h), (0, 0, 0, 0))
             canvas.paste(image, (offset_x, offset_y))  # onto a transparent band: the same as compositing
-            written.append(writers.submit(_save_png, canvas, folder / name))
+            save(canvas, folder / name)
             entries.append((name, end - max(start, clock)))
             clock = end
             states.append(
