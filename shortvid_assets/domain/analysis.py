@@ -157,8 +157,11 @@ def window_days(day: date, window: AnalysisWindow) -> list[date]:
     """The daily partitions whose snapshots a window can use, oldest first, ending at `day`.
 
     One day before the window's start is included: its snapshots are the baseline of recent velocity.
+    A partition collected late (a backfill, a retry after an outage) has its window anchored at
+    that collection, days after `day`; the partition's own days before `day` still count.
     """
-    first = (window.start - timedelta(days=1)).date()
+    span = window.end - window.start
+    first = min(window.start - timedelta(days=1), end_of_day(day) - span - timedelta(days=1)).date()
     return [first + timedelta(days=n) for n in range((day - first).days + 1)]
 
 

@@ -194,6 +194,18 @@ def test_window_ends_at_the_anchor_and_spans_the_hours_before_it():
         analysis.analysis_window(DAY, 0)
 
 
+@pytest.mark.parametrize("days_late", [1, 9, 400])
+def test_a_partition_collected_days_late_still_reads_its_own_days(days_late):
+    anchor = datetime(2026, 11, 25, 3, 0, tzinfo=UTC) + timedelta(days=days_late)
+    window = analysis.analysis_window(DAY, 24, anchor=anchor)
+    days = analysis.window_days(DAY, window)
+    assert days[-1] == DAY and date(2026, 11, 23) in days
+    late = analysis.trends_frame(
+        [trend("x", hours_ago=5, collected=anchor)]
+    )
+    assert len(analysis.window_trends(late, window)) == 1
+
+
 def test_window_across_two_days_counts_each_video_once_with_its_latest_counts():
     yesterday = END - timedelta(days=1)
     frame = analysis.trends_frame(
