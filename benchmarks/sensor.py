@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dagster as dg
 
-from shortvid_assets import postgres, review_store
+from shortvid_assets.orchestration.sensors import review_decisions_sensor
 from shortvid_assets.resources.review_db import ReviewDatabase
-from shortvid_assets.sensors import review_decisions_sensor
+from shortvid_assets.storage import postgres, review_decisions
 
 WRITER_TRANSACTIONS = 100
 NEW_PER_TICK = 5
@@ -116,7 +116,7 @@ def run(url: str, rows: int, ticks: int) -> dict:
     try:
         conn = postgres.connect(db_url)
         try:
-            review_store.ensure_schema(conn)
+            review_decisions.ensure_schema(conn)
             print(f"filling review_decisions with {rows:,} rows ...", flush=True)
             fill_s = fill(conn, rows)
             print(f"  {fill_s:.1f} s", flush=True)
@@ -146,7 +146,7 @@ def run(url: str, rows: int, ticks: int) -> dict:
                     tick_times.append(elapsed)
                     # The same read alone, on an open connection (its own cursor, same rows).
                     started = time.perf_counter()
-                    groups, read_cursor = review_store.read_new_partitions(read_conn, read_cursor)
+                    groups, read_cursor = review_decisions.read_new_partitions(read_conn, read_cursor)
                     read_times.append(time.perf_counter() - started)
                     assert sorted(i for g in groups for i in g.ids) == new_ids
                     # Baseline (a): every id, diffed against the applied set in Python.
@@ -159,14 +159,14 @@ def run(url: str, rows: int, ticks: int) -> dict:
                     assert sorted(fresh) == new_ids
                     applied.update(fresh)
                     # Baseline (b): the sensor's own query without its index.
-                    state = review_store.DecisionCursor.parse(read_cursor)
+                    state = review_decisions.DecisionCursor.parse(read_cursor)
                     with conn.cursor() as cur:
                         cur.execute("SET LOCAL enable_indexscan = off")
                         cur.execute("SET LOCAL enable_bitmapscan = off")
                         cur.execute("SET LOCAL enable_indexonlyscan = off")
                         started = time.perf_counter()
                         cur.execute(
-                            review_store.NEW_PARTITIONS_SQL, {"xmin": str(state.xmin), "seen": state.seen}
+                            review_decisions.NEW_PARTITIONS_SQL, {"xmin": str(state.xmin), "seen": state.seen}
                         )
                         cur.fetchall()
                         seq_times.append(time.perf_counter() - started)

@@ -5,11 +5,11 @@ from collections.abc import Mapping
 import dagster as dg
 
 from shortvid_assets.assets import content, media, review, trends
-from shortvid_assets.executors import job_executor
-from shortvid_assets.jobs import daily_trends_job, daily_video_job, review_status_job
+from shortvid_assets.orchestration.executors import job_executor
+from shortvid_assets.orchestration.jobs import daily_trends_job, daily_video_job, review_status_job
+from shortvid_assets.orchestration.schedules import daily_trends_schedule, daily_video_schedule
+from shortvid_assets.orchestration.sensors import review_decisions_sensor, themes_sensor
 from shortvid_assets.resources import build_resources
-from shortvid_assets.schedules import daily_trends_schedule, daily_video_schedule
-from shortvid_assets.sensors import review_decisions_sensor, themes_sensor
 
 ASSET_MODULES = [trends, content, media, review]
 

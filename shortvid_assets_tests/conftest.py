@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg2.extensions
 import pytest
 
-from shortvid_assets import postgres, review_store
+from shortvid_assets.storage import postgres, review_decisions
 
 TEST_DATABASE_URL_ENV = "SHORTVID_TEST_DATABASE_URL"
 
@@ -66,7 +66,7 @@ def review_conn(review_db_url: str) -> Iterator[psycopg2.extensions.connection]:
     """A connection to this test's fresh database with the review schema in place."""
     conn = postgres.connect(review_db_url)
     try:
-        review_store.ensure_schema(conn)
+        review_decisions.ensure_schema(conn)
         yield conn
     finally:
         conn.close()

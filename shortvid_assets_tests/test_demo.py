@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shortvid_assets import postgres, settings
+from shortvid_assets import settings
 from shortvid_assets.domain.captions import render_caption_track
 from shortvid_assets.domain.models import VideoPlan, WordTiming
 from shortvid_assets.domain.probe import audio_mean_volume_db, extract_frame, faststart, probe_media
 from shortvid_assets.domain.themes import load_themes
+from shortvid_assets.storage import postgres
 from shortvid_assets_tests.test_assets.conftest import THEMES_YAML
 
 DAY = "2026-11-24"

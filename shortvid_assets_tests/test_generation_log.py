@@ -9,8 +9,8 @@ import psycopg2
 import pytest
 from click.testing import CliRunner
 
-from shortvid_assets import generation_log
-from shortvid_assets.cli_log import log
+from shortvid_assets.cli.log import log
+from shortvid_assets.storage import generation_log
 
 DAY = "2026-11-24"
 
@@ -23,7 +23,7 @@ def conn(review_db_url):
 
 
 def generation_log_connection(url):
-    from shortvid_assets import postgres
+    from shortvid_assets.storage import postgres
 
     connection = postgres.connect(url)
     generation_log.ensure_schema(connection)

@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 import sqlalchemy
 
-from shortvid_assets import postgres
+from shortvid_assets.storage import postgres
 
 
 def _server_version(url: str) -> int:
@@ -45,7 +45,7 @@ def test_embedded_server_is_reused_and_is_real_postgres(embedded_pg_dir: Path) -
 
 _START_SCRIPT = """
 import sys
-from shortvid_assets import postgres
+from shortvid_assets.storage import postgres
 print(postgres.embedded_server_url(__import__("pathlib").Path(sys.argv[1])))
 """
 

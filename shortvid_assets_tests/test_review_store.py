@@ -15,8 +15,8 @@ import psycopg2.extensions
 import psycopg2.extras
 import pytest
 
-from shortvid_assets import postgres
-from shortvid_assets.review_store import (
+from shortvid_assets.storage import postgres
+from shortvid_assets.storage.review_decisions import (
     NEW_DECISIONS_SQL,
     NEW_PARTITIONS_SQL,
     DecisionCursor,
@@ -514,7 +514,7 @@ def test_read_new_partitions_folds_decisions_per_video_exactly_once(
 
 
 def test_read_new_partitions_caps_the_ids_it_carries(review_conn: Conn) -> None:
-    from shortvid_assets.review_store import MAX_IDS_PER_PARTITION
+    from shortvid_assets.storage.review_decisions import MAX_IDS_PER_PARTITION
 
     with review_conn.cursor() as cur:
         cur.execute(

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shortvid_assets import postgres, settings
+from shortvid_assets import settings
+from shortvid_assets.storage import postgres
 
 EXPECTED = {
     "youtube_trends": "Daily",

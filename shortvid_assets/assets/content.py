@@ -11,7 +11,6 @@ from typing import Any
 
 import dagster as dg
 
-from shortvid_assets import generation_log
 from shortvid_assets.assets.trends import read_report, trend_report
 from shortvid_assets.clients.openai_writer import OpenAIClientError
 from shortvid_assets.domain.audio_fit import fit_to_duration
@@ -25,6 +24,7 @@ from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.script_writers import ScriptWriter
 from shortvid_assets.resources.voices import VoiceProvider
+from shortvid_assets.storage import generation_log
 
 llm_retry = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS

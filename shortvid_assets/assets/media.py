@@ -32,12 +32,12 @@ from shortvid_assets.domain.probe import (
 )
 from shortvid_assets.domain.render import RenderSpec, render_video
 from shortvid_assets.domain.timeline import remap_overlays
-from shortvid_assets.generation_log import generation_cost
 from shortvid_assets.partitions import date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.resources.visuals import SceneClip, VisualProvider
+from shortvid_assets.storage.generation_log import generation_cost
 
 # Asset checks on composed_video (issue 6); names are part of the UI and of `dagster asset check` history.
 CHECK_FORMAT = "format_as_configured"

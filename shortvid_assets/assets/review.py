@@ -4,11 +4,11 @@ import os
 
 import dagster as dg
 
-from shortvid_assets import review_store
 from shortvid_assets.assets.media import composed_video
 from shortvid_assets.partitions import date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
+from shortvid_assets.storage import review_decisions
 
 FOLDER_BY_STATUS = {"pending": "review", "approved": "approved", "rejected": "rejected"}
 
@@ -35,15 +35,15 @@ def file_video(paths: ShortvidPaths, day: str, slug: str, status: str) -> str | 
 def review_status(context: dg.AssetExecutionContext, review_db: ReviewDatabase, paths: ShortvidPaths):
     """Where the video stands in human review: pending, approved or rejected (REVIEW-3, REVIEW-4)."""
     day, slug = split_date_theme(context)
-    current = review_store.find_video(paths, day, slug)
+    current = review_decisions.find_video(paths, day, slug)
     if current is None:
         raise FileNotFoundError(
             f"no composed video for {day}|{slug} in {paths.output_dir}: materialize composed_video for it first"
         )
-    sha256 = review_store.file_sha256(current)
+    sha256 = review_decisions.file_sha256(current)
     with review_db.connection() as conn:
-        decision = review_store.latest_decision(conn, day, slug, video_sha256=sha256)
-        newest = review_store.latest_decision(conn, day, slug)
+        decision = review_decisions.latest_decision(conn, day, slug, video_sha256=sha256)
+        newest = review_decisions.latest_decision(conn, day, slug)
     status = decision.decision if decision else "pending"
     video = file_video(paths, day, slug, status)
     context.log.info(f"{day}|{slug}: {status} -> {video}")

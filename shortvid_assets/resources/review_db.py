@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import dagster as dg
 
-from shortvid_assets import generation_log, postgres, review_store
+from shortvid_assets.storage import generation_log, postgres, review_decisions
 
 
 class ReviewDatabase(dg.ConfigurableResource):
@@ -21,7 +21,7 @@ class ReviewDatabase(dg.ConfigurableResource):
     @contextlib.contextmanager
     def connection(self) -> Iterator:
         """A connection with `review_decisions` in place (the review sensor and review_status)."""
-        with self._connection(review_store.ensure_schema) as conn:
+        with self._connection(review_decisions.ensure_schema) as conn:
             yield conn
 
     @contextlib.contextmanager

@@ -13,7 +13,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shortvid_assets import generation_log, postgres
 from shortvid_assets.assets.content import (
     StaleTimelineError,
     read_plan,
@@ -25,11 +24,12 @@ from shortvid_assets.definitions import build_definitions
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.domain.prompts import plan_brief
 from shortvid_assets.domain.timeline import timeline_for
-from shortvid_assets.jobs import VIDEO_JOB
+from shortvid_assets.orchestration.jobs import VIDEO_JOB
 from shortvid_assets.partitions import date_theme_key, theme_partitions
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.script_writers import OpenAIScriptWriterResource, TemplateScriptWriter
 from shortvid_assets.resources.voices import OpenAIVoiceResource
+from shortvid_assets.storage import generation_log, postgres
 from shortvid_assets_tests.fakes.fake_openai import (
     CHAT,
     FAKE_KEY,

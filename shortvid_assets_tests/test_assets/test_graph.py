@@ -7,14 +7,14 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from shortvid_assets import generation_log, postgres
 from shortvid_assets.definitions import build_definitions
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.domain.probe import audio_mean_volume_db, probe_media
-from shortvid_assets.jobs import TRENDS_JOB, VIDEO_JOB, reconstructable_job
+from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB, reconstructable_job
 from shortvid_assets.partitions import daily_partitions, date_theme_key, date_theme_partitions
 from shortvid_assets.resources.video_format import VideoFormat
-from shortvid_assets.runner import run_day
+from shortvid_assets.runtime.runner import run_day
+from shortvid_assets.storage import generation_log, postgres
 
 from .conftest import DAY, SMALL, THEME
 

@@ -34,7 +34,7 @@ from shortvid_assets.domain.procedural import gradient_source
 from shortvid_assets.domain.render import GeneratedClip, RenderError, RenderSpec, render_video
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.resources.visuals import ProceduralVisuals, SceneClip
-from shortvid_assets.runner import run_day
+from shortvid_assets.runtime.runner import run_day
 
 from .conftest import DAY, SMALL, THEME
 

@@ -11,13 +11,14 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 
-from shortvid_assets import postgres, review_store, sensors
 from shortvid_assets.cli import main
 from shortvid_assets.definitions import build_definitions
-from shortvid_assets.jobs import REVIEW_JOB
+from shortvid_assets.orchestration import sensors
+from shortvid_assets.orchestration.jobs import REVIEW_JOB
+from shortvid_assets.orchestration.sensors import review_decisions_sensor, themes_sensor
 from shortvid_assets.resources.review_db import ReviewDatabase
-from shortvid_assets.runner import run_day
-from shortvid_assets.sensors import review_decisions_sensor, themes_sensor
+from shortvid_assets.runtime.runner import run_day
+from shortvid_assets.storage import postgres, review_decisions
 
 from .conftest import DAY, THEME
 
@@ -57,8 +58,8 @@ def apply(instance, defs, run_request):
 def decisions(url):
     conn = postgres.connect(url)
     try:
-        review_store.ensure_schema(conn)
-        return review_store.list_decisions(conn)
+        review_decisions.ensure_schema(conn)
+        return review_decisions.list_decisions(conn)
     finally:
         conn.close()
 
@@ -178,7 +179,7 @@ def test_a_decision_about_an_older_render_is_not_applied_to_a_new_one(
     runner = CliRunner()
     assert runner.invoke(main, ["review", "approve", DAY, THEME, "--by", "maya"], env=cli_env).exit_code == 0
     (approval,) = decisions(review_db_url)
-    assert approval.video_sha256 == review_store.file_sha256(
+    assert approval.video_sha256 == review_decisions.file_sha256(
         workspace.review_file("review", DAY, THEME, "mp4")
     )
     # A new render lands in output/review before the sensor applies the approval.
@@ -206,8 +207,8 @@ def test_a_decision_about_an_older_render_is_not_applied_to_a_new_one(
 def _insert(url: str, day: str, theme: str, decision: str = "approved") -> int:
     conn = postgres.connect(url)
     try:
-        review_store.ensure_schema(conn)
-        return review_store.record_decision(
+        review_decisions.ensure_schema(conn)
+        return review_decisions.record_decision(
             conn, partition_date=day, theme=theme, decision=decision, reviewer="maya", video_path="x.mp4"
         ).id
     finally:
@@ -247,14 +248,14 @@ def test_a_new_decision_for_a_queued_video_merges_into_its_entry(instance, revie
 def test_a_cursor_written_before_the_queue_existed_is_still_understood(instance, review_db_url):
     conn = postgres.connect(review_db_url)
     try:
-        review_store.ensure_schema(conn)
-        _, old_cursor = review_store.read_new_decisions(conn, None)
+        review_decisions.ensure_schema(conn)
+        _, old_cursor = review_decisions.read_new_decisions(conn, None)
     finally:
         conn.close()
     new = _insert(review_db_url, DAY, "late")
     result, _ = tick(instance, review_db_url, cursor=old_cursor)
     assert [r.run_key for r in result.run_requests] == [f"review-decision-{new}"]
-    with pytest.raises(review_store.InvalidCursor, match="reset the sensor's cursor"):
+    with pytest.raises(review_decisions.InvalidCursor, match="reset the sensor's cursor"):
         tick(instance, review_db_url, cursor='{"pending": "nope"}')
 
 

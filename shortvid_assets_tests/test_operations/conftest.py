@@ -20,12 +20,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shortvid_assets import postgres, settings
+from shortvid_assets import settings
 from shortvid_assets.partitions import theme_partitions
 from shortvid_assets.resources import build_resources
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat
+from shortvid_assets.storage import postgres
 from shortvid_assets_tests.conftest import TEST_DATABASE_URL_ENV
 from shortvid_assets_tests.tiny import MINICUP, SMALL, TINYTEA, themes_yaml
 

@@ -9,7 +9,7 @@ import sys
 
 import dagster as dg
 
-from shortvid_assets.jobs import TRENDS_JOB
+from shortvid_assets.orchestration.jobs import TRENDS_JOB
 from shortvid_assets.partitions import daily_partitions, date_theme_partitions
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets_tests.test_operations.broken_stages import reconstructable

@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 
-from shortvid_assets.cli_ops import backfill
-from shortvid_assets.runner import launch_backfill, plan_backfill
+from shortvid_assets.cli.ops import backfill
+from shortvid_assets.runtime.runner import launch_backfill, plan_backfill
 
 DAYS = ["2026-06-01", "2026-06-02"]
 TRENDS = ["youtube_trends", "tiktok_trends", "trends", "trend_report"]

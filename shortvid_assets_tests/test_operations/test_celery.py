@@ -17,7 +17,7 @@ import pytest
 from shortvid_assets.definitions import build_definitions
 from shortvid_assets.domain.probe import probe_media
 from shortvid_assets.partitions import date_theme_key, date_theme_partitions
-from shortvid_assets.runner import run_partition
+from shortvid_assets.runtime.runner import run_partition
 
 from .conftest import make_site, stop_process_group, wait_until
 
@@ -55,7 +55,7 @@ def test_video_job_steps_run_in_the_celery_worker(tmp_path, ops_server_url, redi
         name = f"svtest-{uuid.uuid4().hex[:8]}@%h"
         with log.open("wb") as out:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "shortvid_assets.cli_ops", "worker", "--concurrency", "1", "-n", name],
+                [sys.executable, "-m", "shortvid_assets.cli.ops", "worker", "--concurrency", "1", "-n", name],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ the multiprocess executor, configured by environment.
 import dagster as dg
 import pytest
 
-from shortvid_assets.jobs import TRENDS_JOB, VIDEO_JOB
+from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
 from shortvid_assets.partitions import daily_partitions, date_theme_key, date_theme_partitions
 
 from .broken_stages import reconstructable

@@ -13,7 +13,7 @@ import pytest
 
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.domain.probe import probe_media
-from shortvid_assets.jobs import TRENDS_JOB, VIDEO_JOB
+from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
 from shortvid_assets.partitions import date_theme_key, date_theme_partitions
 
 from .broken_stages import reconstructable

@@ -21,12 +21,13 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from shortvid_assets import postgres, review_store, settings
-from shortvid_assets.cli_ops import backfill
+from shortvid_assets import settings
+from shortvid_assets.cli.ops import backfill
 from shortvid_assets.definitions import build_definitions
+from shortvid_assets.orchestration.schedules import TRENDS_SCHEDULE, last_complete_day
 from shortvid_assets.partitions import date_theme_key
-from shortvid_assets.runner import run_day
-from shortvid_assets.schedules import TRENDS_SCHEDULE, last_complete_day
+from shortvid_assets.runtime.runner import run_day
+from shortvid_assets.storage import postgres, review_decisions
 
 from .conftest import make_site, stop_process_group, wait_until
 
@@ -175,8 +176,8 @@ def test_schedule_tick_runs_and_review_sensor_applies_a_decision(daemon_site):
     ensure_video(daemon_site, D1, "tinytea")
     conn = postgres.connect(daemon_site.review_url)
     try:
-        review_store.ensure_schema(conn)
-        decision = review_store.record_decision(
+        review_decisions.ensure_schema(conn)
+        decision = review_decisions.record_decision(
             conn,
             partition_date=date.fromisoformat(D1),
             theme="tinytea",

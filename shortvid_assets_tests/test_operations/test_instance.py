@@ -4,11 +4,11 @@ import dagster as dg
 import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
-from shortvid_assets import instance as shortvid_instance
-from shortvid_assets import postgres
-from shortvid_assets.instance import POOL_LIMITS, InvalidPoolLimit, apply_pool_limits, pool_overrides
-from shortvid_assets.instance_storage import storage_url
-from shortvid_assets.runner import run_partition
+from shortvid_assets.runtime import instance as shortvid_instance
+from shortvid_assets.runtime.instance import POOL_LIMITS, InvalidPoolLimit, apply_pool_limits, pool_overrides
+from shortvid_assets.runtime.instance_storage import storage_url
+from shortvid_assets.runtime.runner import run_partition
+from shortvid_assets.storage import postgres
 
 from .conftest import fresh_database
 

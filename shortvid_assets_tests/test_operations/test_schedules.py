@@ -7,8 +7,7 @@ import dagster as dg
 import pytest
 
 from shortvid_assets.definitions import defs
-from shortvid_assets.partitions import date_theme_key, theme_partitions
-from shortvid_assets.schedules import (
+from shortvid_assets.orchestration.schedules import (
     TRENDS_SCHEDULE,
     VIDEO_SCHEDULE,
     InvalidScheduleConfig,
@@ -17,6 +16,7 @@ from shortvid_assets.schedules import (
     daily_video_schedule,
     started_schedules,
 )
+from shortvid_assets.partitions import date_theme_key, theme_partitions
 
 THEMES = ["minicup", "tinytea"]
 

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from shortvid_assets.resources.paths import ShortvidPaths
-from shortvid_assets.review_app import ReviewAppSettings, create_app
-from shortvid_assets.review_app.auth import Reviewers, Signer
+from shortvid_assets.review.app import ReviewAppSettings, create_app
+from shortvid_assets.review.app.auth import Reviewers, Signer
 from shortvid_assets_tests.tiny import MINICUP, themes_yaml
 
 DAY = "2026-11-24"

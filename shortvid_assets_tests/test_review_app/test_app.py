@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from shortvid_assets import postgres, review_store
-from shortvid_assets.review_app.auth import ReviewAppConfigError, Reviewers, Signer
+from shortvid_assets.review.app.auth import ReviewAppConfigError, Reviewers, Signer
+from shortvid_assets.storage import postgres, review_decisions
 
 from .conftest import DAY, MAYA, OMAR, THEME, VIDEO_BYTES, add_video, csrf_of, make_client, sign_in
 
@@ -17,11 +17,11 @@ DETAIL = f"/videos/{DAY}/{THEME}"
 DECIDE = f"{DETAIL}/decision"
 
 
-def rows(space) -> list[review_store.ReviewDecision]:
+def rows(space) -> list[review_decisions.ReviewDecision]:
     conn = postgres.connect(space.db_url)
     try:
-        review_store.ensure_schema(conn)
-        return review_store.list_decisions(conn)
+        review_decisions.ensure_schema(conn)
+        return review_decisions.list_decisions(conn)
     finally:
         conn.close()
 
@@ -173,7 +173,7 @@ def test_approve_writes_one_decision_by_the_tokens_reviewer_for_the_watched_rend
     assert response.status_code == 303
     (saved,) = rows(space)
     assert (saved.decision, saved.reviewer, saved.note) == ("approved", "maya", "great <hook>")
-    assert saved.video_sha256 == sha == review_store.file_sha256(space.video())
+    assert saved.video_sha256 == sha == review_decisions.file_sha256(space.video())
     assert saved.video_path == str(space.video())
     assert response.headers["location"] == f"{DETAIL}?recorded={saved.id}"
     page = client.get(response.headers["location"]).text

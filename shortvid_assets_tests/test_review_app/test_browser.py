@@ -16,14 +16,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shortvid_assets import postgres, review_store
 from shortvid_assets.definitions import build_definitions
-from shortvid_assets.jobs import REVIEW_JOB
+from shortvid_assets.orchestration.jobs import REVIEW_JOB
+from shortvid_assets.orchestration.sensors import review_decisions_sensor
 from shortvid_assets.resources.review_db import ReviewDatabase
-from shortvid_assets.review_app import ReviewAppSettings, create_app
-from shortvid_assets.review_app.auth import Reviewers, Signer
-from shortvid_assets.runner import run_day
-from shortvid_assets.sensors import review_decisions_sensor
+from shortvid_assets.review.app import ReviewAppSettings, create_app
+from shortvid_assets.review.app.auth import Reviewers, Signer
+from shortvid_assets.runtime.runner import run_day
+from shortvid_assets.storage import postgres, review_decisions
 from shortvid_assets_tests.test_assets import conftest as graph_fixtures
 from shortvid_assets_tests.test_assets.conftest import DAY, THEME
 
@@ -152,7 +152,7 @@ def test_reviewer_plays_and_approves_in_chromium_and_the_sensor_files_it(
 
     conn = postgres.connect(review_db_url)
     try:
-        (saved,) = review_store.list_decisions(conn)
+        (saved,) = review_decisions.list_decisions(conn)
     finally:
         conn.close()
     assert (saved.decision, saved.reviewer, saved.note) == ("approved", "maya", "hook lands, ship it")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 
-from shortvid_assets import postgres
 from shortvid_assets.resources.paths import ShortvidPaths
-from shortvid_assets.review_app.app import ReviewAppSettings, create_app
-from shortvid_assets.review_app.auth import SECRET_ENV, TOKENS_ENV, ReviewAppConfigError, Reviewers, Signer
+from shortvid_assets.review.app.app import ReviewAppSettings, create_app
+from shortvid_assets.review.app.auth import SECRET_ENV, TOKENS_ENV, ReviewAppConfigError, Reviewers, Signer
+from shortvid_assets.storage import postgres
 
 logger = logging.getLogger(__name__)
 

@@ -70,8 +70,8 @@ def _sync_theme_partitions(instance, themes: dict) -> list[str]:
 
 
 def _run(day: str, theme_slugs: list[str], force: bool) -> list:
-    from shortvid_assets.instance import get_instance
-    from shortvid_assets.runner import run_day
+    from shortvid_assets.runtime.instance import get_instance
+    from shortvid_assets.runtime.runner import run_day
 
     themes = _themes()
     for slug in theme_slugs:
@@ -131,7 +131,7 @@ def demo(day: str | None, theme_slugs: tuple[str, ...]) -> None:
 @click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
 def dev(dagster_args: tuple[str, ...]) -> None:
     """Start `dagster dev` (UI + daemon) on shortvid's instance; extra arguments go to dagster."""
-    from shortvid_assets.instance import get_instance
+    from shortvid_assets.runtime.instance import get_instance
 
     get_instance()
     workspace = settings.PROJECT_DIR / "workspace.yaml"
@@ -156,7 +156,7 @@ def themes_list() -> None:
 @themes.command("sync")
 def themes_sync() -> None:
     """Add a partition for every theme in the config that has none yet."""
-    from shortvid_assets.instance import get_instance
+    from shortvid_assets.runtime.instance import get_instance
 
     new = _sync_theme_partitions(get_instance(), _themes())
     click.echo(
@@ -170,14 +170,14 @@ def review() -> None:
 
 
 def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None) -> None:
-    from shortvid_assets import postgres, review_store
     from shortvid_assets.resources.paths import ShortvidPaths
+    from shortvid_assets.storage import postgres, review_decisions
 
     conn = postgres.connect(postgres.resolve_database_url())
     try:
-        review_store.ensure_schema(conn)
+        review_decisions.ensure_schema(conn)
         # The one validation shared with the review page: theme, date, video on disk, reviewer.
-        saved = review_store.submit_decision(
+        saved = review_decisions.submit_decision(
             conn,
             ShortvidPaths.from_env(),
             partition_date=day,
@@ -186,7 +186,7 @@ def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None
             reviewer=reviewer,
             note=note,
         )
-    except review_store.InvalidDecision as exc:
+    except review_decisions.InvalidDecision as exc:
         raise UserError(str(exc)) from None
     finally:
         conn.close()
@@ -222,12 +222,12 @@ def reject(day: str, theme: str, reviewer: str, note: str | None) -> None:
 @click.option("--limit", default=50, show_default=True)
 def review_list(day: str | None, theme: str | None, limit: int) -> None:
     """List review decisions, newest first."""
-    from shortvid_assets import postgres, review_store
+    from shortvid_assets.storage import postgres, review_decisions
 
     conn = postgres.connect(postgres.resolve_database_url())
     try:
-        review_store.ensure_schema(conn)
-        rows = review_store.list_decisions(
+        review_decisions.ensure_schema(conn)
+        rows = review_decisions.list_decisions(
             conn,
             partition_date=date.fromisoformat(_parse_date(day)) if day else None,
             theme=theme,
@@ -249,7 +249,7 @@ def review_list(day: str | None, theme: str | None, limit: int) -> None:
 @click.option("--port", default=8765, show_default=True, help="Port to listen on.")
 def review_serve(host: str, port: int) -> None:
     """Start the review page; reviewers sign in with a token from SHORTVID_REVIEW_TOKENS."""
-    from shortvid_assets.review_app import ReviewAppConfigError, serve
+    from shortvid_assets.review.app import ReviewAppConfigError, serve
 
     try:
         serve(host=host, port=port)
@@ -259,8 +259,8 @@ def review_serve(host: str, port: int) -> None:
 
 def _register_command_modules() -> None:
     """Commands that live in their own modules, next to the code they drive."""
-    from shortvid_assets.cli_log import log
-    from shortvid_assets.cli_ops import backfill, worker
+    from shortvid_assets.cli.log import log
+    from shortvid_assets.cli.ops import backfill, worker
 
     for command in (log, backfill, worker):
         main.add_command(command)

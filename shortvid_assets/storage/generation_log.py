@@ -18,12 +18,12 @@ import psycopg2.extensions
 from psycopg2.extras import Json
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shortvid_assets import postgres
+from shortvid_assets.storage import postgres
 
 Status = Literal["succeeded", "failed"]
 STATUSES = ("succeeded", "failed")
 
-# Any constant, distinct from review_store's: serialises concurrent schema creation across processes.
+# Any constant, distinct from review_decisions': serialises concurrent schema creation across processes.
 _SCHEMA_LOCK_KEY = 0x5F5D_0002
 
 _TABLE_DDL = """

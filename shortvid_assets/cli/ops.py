@@ -77,8 +77,8 @@ def backfill(
 ) -> None:
     """Backfill a date range as a Dagster asset backfill; the daemon runs it through the run queue."""
     from shortvid_assets.cli import UserError, _check_theme, _sync_theme_partitions, _themes
-    from shortvid_assets.instance import get_instance
-    from shortvid_assets.runner import launch_backfill, plan_backfill
+    from shortvid_assets.runtime.instance import get_instance
+    from shortvid_assets.runtime.runner import launch_backfill, plan_backfill
 
     days = _days(start, end)
     themes = _themes()
@@ -130,8 +130,8 @@ def write_celery_config(folder: Path, broker: str, backend: str) -> Path:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[str, ...]) -> None:
     """Start a Celery worker that runs steps of jobs on SHORTVID_EXECUTOR=celery; extra args go to celery."""
-    from shortvid_assets import executors
-    from shortvid_assets.instance import prepare_environment
+    from shortvid_assets.orchestration import executors
+    from shortvid_assets.runtime.instance import prepare_environment
 
     if broker:
         os.environ[executors.BROKER_ENV] = broker

@@ -27,11 +27,11 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shortvid_assets import postgres, review_store
 from shortvid_assets.resources.paths import ShortvidPaths
-from shortvid_assets.review_app import catalog
-from shortvid_assets.review_app.auth import SESSION_TTL_S, Reviewers, Signer
-from shortvid_assets.review_app.templates import render
+from shortvid_assets.review.app import catalog
+from shortvid_assets.review.app.auth import SESSION_TTL_S, Reviewers, Signer
+from shortvid_assets.review.app.templates import render
+from shortvid_assets.storage import postgres, review_decisions
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class _Database:
         conn = postgres.connect(self.url)
         try:
             if not self._schema_ready:
-                review_store.ensure_schema(conn)
+                review_decisions.ensure_schema(conn)
                 self._schema_ready = True
             yield conn
         finally:
@@ -201,7 +201,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
                             "plan": catalog.read_script(paths, e.day, e.theme),
                             "cost": _cost_text(catalog.read_cost(conn, e.day, e.theme)),
                             "thumbnail": catalog.media_file(paths, e.day, e.theme, "jpg") is not None,
-                            "latest": review_store.latest_decision(conn, e.day, e.theme),
+                            "latest": review_decisions.latest_decision(conn, e.day, e.theme),
                         }
                     )
         return {
@@ -227,14 +227,14 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         if video is None:
             return None
         with database.connect() as conn:
-            history = review_store.decision_history(conn, day, theme)
+            history = review_decisions.decision_history(conn, day, theme)
             cost = catalog.read_cost(conn, day, theme)
         return {
             "entry": entry,
             "plan": catalog.read_script(paths, day, theme),
             "cost": _cost_text(cost),
             "thumbnail": catalog.media_file(paths, day, theme, "jpg") is not None,
-            "sha256": review_store.file_sha256(video),
+            "sha256": review_decisions.file_sha256(video),
             "history": history,
         }
 
@@ -279,11 +279,11 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         note = str(form.get("note", ""))
         sha256 = str(form.get("video_sha256", "")) or None
 
-        def write() -> review_store.ReviewDecision:
+        def write() -> review_decisions.ReviewDecision:
             if len(note) > MAX_NOTE_CHARS:
-                raise review_store.InvalidDecision(f"The note is longer than {MAX_NOTE_CHARS} characters.")
+                raise review_decisions.InvalidDecision(f"The note is longer than {MAX_NOTE_CHARS} characters.")
             with database.connect() as conn:
-                return review_store.submit_decision(
+                return review_decisions.submit_decision(
                     conn,
                     paths,
                     partition_date=day,
@@ -298,7 +298,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
             saved = await run_in_threadpool(write)
         except postgres.DatabaseUnavailable as err:
             return unavailable(err, who)
-        except review_store.InvalidDecision as err:
+        except review_decisions.InvalidDecision as err:
             if who.session_cookie is None:
                 return PlainTextResponse(str(err), status_code=400)
             context = await run_in_threadpool(_video_context, day, theme)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from shortvid_assets import postgres, settings
+from shortvid_assets import settings
+from shortvid_assets.storage import postgres
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ import dagster as dg
 import psycopg2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shortvid_assets import postgres, review_store
-from shortvid_assets.jobs import review_status_job
+from shortvid_assets.orchestration.jobs import review_status_job
 from shortvid_assets.partitions import date_theme_key, theme_partitions
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
+from shortvid_assets.storage import postgres, review_decisions
 
 
 def missing_theme_partitions(instance: dg.DagsterInstance, paths: ShortvidPaths) -> list[str]:
@@ -56,14 +56,14 @@ class ReviewSensorCursor(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError:
-            raise review_store.InvalidCursor(
+            raise review_decisions.InvalidCursor(
                 f"Review sensor cursor {cursor[:80]!r} is not one this sensor wrote; reset the sensor's "
                 "cursor to start from the first decision again."
             ) from None
 
 
 def plan_review_runs(
-    previous: ReviewSensorCursor, new: list[review_store.PartitionDecisions], read_cursor: str, limit: int
+    previous: ReviewSensorCursor, new: list[review_decisions.PartitionDecisions], read_cursor: str, limit: int
 ) -> tuple[list[dg.RunRequest], ReviewSensorCursor]:
     """Merge new decisions into the queue, launch the oldest `limit` videos, keep the rest queued."""
     queue = {(day, theme): (max_id, count) for day, theme, max_id, count in previous.pending}
@@ -110,7 +110,7 @@ def review_decisions_sensor(context: dg.SensorEvaluationContext, review_db: Revi
     state = ReviewSensorCursor.parse(context.cursor)
     try:
         with review_db.connection() as conn:
-            new, read_cursor = review_store.read_new_partitions(conn, state.read)
+            new, read_cursor = review_decisions.read_new_partitions(conn, state.read)
     except psycopg2.Error as err:
         reason = " ".join(str(err).split()) or type(err).__name__
         raise postgres.DatabaseUnavailable(

@@ -10,7 +10,7 @@ import dagster as dg
 from shortvid_assets.assets.content import video_script, voiceover
 from shortvid_assets.assets.media import composed_video, scene_clips
 from shortvid_assets.assets.review import review_status
-from shortvid_assets.executors import job_executor
+from shortvid_assets.orchestration.executors import job_executor
 from shortvid_assets.partitions import daily_partitions, date_theme_partitions
 
 TRENDS_JOB = "daily_trends_job"
@@ -49,4 +49,4 @@ def load_job(name: str) -> dg.JobDefinition:
 
 
 def reconstructable_job(name: str):
-    return dg.build_reconstructable_job("shortvid_assets.jobs", "load_job", reconstructable_args=(name,))
+    return dg.build_reconstructable_job("shortvid_assets.orchestration.jobs", "load_job", reconstructable_args=(name,))

@@ -16,7 +16,7 @@ from dagster import Field, StringSource
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
 
-from shortvid_assets import postgres
+from shortvid_assets.storage import postgres
 
 STORAGE_URL_ENV = "SHORTVID_DAGSTER_STORAGE_URL"
 

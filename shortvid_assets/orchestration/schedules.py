@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 from dagster._utils.schedules import is_valid_cron_string
 
-from shortvid_assets.jobs import daily_trends_job, daily_video_job
+from shortvid_assets.orchestration.jobs import daily_trends_job, daily_video_job
 from shortvid_assets.partitions import daily_partitions, date_theme_key, theme_partitions
 
 TRENDS_SCHEDULE = "daily_trends_schedule"

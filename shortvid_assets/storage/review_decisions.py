@@ -29,7 +29,7 @@ import psycopg2
 import psycopg2.extensions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shortvid_assets import postgres
+from shortvid_assets.storage import postgres
 
 if TYPE_CHECKING:
     from shortvid_assets.resources.paths import ShortvidPaths

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from shortvid_assets import generation_log, postgres
+from shortvid_assets.storage import generation_log, postgres
 
 
 class _UserError(click.ClickException):

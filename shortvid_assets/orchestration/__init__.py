@@ -1,0 +1,1 @@
+"""The Dagster definitions around the assets: jobs, schedules, sensors and the executor."""

@@ -1,0 +1,1 @@
+"""Human review: decisions and their validation, filing videos by decision, the sensor's queue, the review page."""
