@@ -13,10 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import regex
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
 from shortvid_assets.domain.files import atomic_path
+from shortvid_assets.domain.fonts import (
+    ChainFont,
+    FontNotFoundError,
+    default_font_path,
+    emoji_mask,
+    font_chain,
+    font_cmap,
+    is_invisible,
+)
 from shortvid_assets.domain.models import TextOverlay, WordTiming
+from shortvid_assets.domain.text import has_no_space_script, join_words, joins_without_space, word_spans
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +42,7 @@ FONT_WEIGHT = 700
 MAX_LINES = 3
 # Font size as a fraction of the frame's shorter side, per style.
 STYLE_FONT_SCALE: dict[str, float] = {"caption": 0.070, "hook": 0.085, "body": 0.062, "cta": 0.075}
-SENTENCE_END = re.compile(r"[.!?…。！？]+[\"')\]]*$")
+SENTENCE_END = re.compile(r"[.!?…。！？؟।]+[\"')\]」』]*$")
 CUE_HOLD_S = 0.3  # keep a line up this long after its last word, unless the next line starts sooner
 MIN_CUE_S = 0.05
 HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -40,10 +51,6 @@ WORD_CAPTION_POSITIONS: tuple[CuePosition, ...] = ("bottom", "top", "center")
 COLLISION_MARGIN_FRACTION = 0.01
 PNG_COMPRESS_LEVEL = 1  # caption PNGs are read once by ffmpeg and deleted: favour speed over size
 PNG_WRITERS = 2  # Pillow encodes without the GIL: word states are written while the next ones are drawn
-
-
-class FontNotFoundError(FileNotFoundError):
-    """The caption font file does not exist or cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +116,21 @@ class CaptionImage:
     end_s: float
 
 
+def _display_len(text: str) -> int:
+    """Length in half-width cells: wide (CJK) characters count twice, zero-width ones not at all."""
+    return sum(
+        0 if is_invisible(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text
+    )
+
+
 def caption_cues_from_words(
     words: Sequence[WordTiming], max_chars: int = 18, max_words: int = 4
 ) -> list[CaptionCue]:
-    """Group word timings into short, non-overlapping caption lines (a new line at sentence ends and pauses)."""
+    """Group word timings into short, non-overlapping caption lines (a new line at sentence ends and pauses).
+
+    `max_chars` counts half-width cells (a CJK character is two); words of scripts written without
+    spaces are joined with a zero-width space, so each keeps its own highlight.
+    """
     if max_chars < 1 or max_words < 1:
         raise ValueError(f"max_chars and max_words must be at least 1, got {max_chars} and {max_words}")
     clean = [w for w in sorted(words, key=lambda w: (w.start_s, w.end_s)) if _clean_text(w.word).strip()]
@@ -120,11 +138,11 @@ def caption_cues_from_words(
     for word in clean:
         current = groups[-1] if groups else None
         if current:
-            text = " ".join(_clean_text(w.word).strip() for w in [*current, word])
+            text = join_words([_clean_text(w.word).strip() for w in [*current, word]])
             pause = word.start_s - max(w.end_s for w in current)
             if (
                 len(current) >= max_words
-                or len(text) > max_chars
+                or _display_len(text) > max_chars
                 or SENTENCE_END.search(_clean_text(current[-1].word).strip())
                 or pause > 0.6
             ):
@@ -145,7 +163,7 @@ def caption_cues_from_words(
         if end - start < MIN_CUE_S:
             logger.warning("dropping caption %r: no time to show it (%.3f–%.3f s)", group, start, end)
             continue
-        text = " ".join(_clean_text(w.word).strip() for w in group)
+        text = join_words([_clean_text(w.word).strip() for w in group])
         timed = tuple(
             CueWord(
                 _clean_text(w.word).strip(), round(max(w.start_s, start), 3), round(max(w.end_s, start), 3)
@@ -164,19 +182,8 @@ def overlay_cues(overlays: Iterable[TextOverlay]) -> list[CaptionCue]:
     ]
 
 
-def default_font_path() -> Path:
-    """Montserrat (variable weight) from the fontpkg-montserrat package."""
-    try:
-        import fontpkg_montserrat
-    except ImportError as exc:
-        raise FontNotFoundError(
-            "the default caption font needs the fontpkg-montserrat package; install it or pass font_path"
-        ) from exc
-    return Path(fontpkg_montserrat.ROOT) / "files" / "Montserrat[wght].ttf"
-
-
 def fallback_font_path() -> Path | None:
-    """DejaVu Sans Bold shipped with matplotlib: Greek, Hebrew, Arabic, symbols missing from Montserrat."""
+    """DejaVu Sans Bold shipped with matplotlib: symbols no script font has (the chain's last text font)."""
     spec = importlib.util.find_spec("matplotlib")
     for folder in (spec.submodule_search_locations or []) if spec else []:
         path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
@@ -185,15 +192,11 @@ def fallback_font_path() -> Path | None:
     return None
 
 
-@functools.lru_cache(maxsize=8)
 def _cmap(path: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    with TTFont(path, lazy=True) as font:
-        return frozenset(font.getBestCmap() or {})
+    return font_cmap(path)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
 def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     font = ImageFont.truetype(path, size)
     try:
@@ -213,15 +216,20 @@ def _clean_text(text: str) -> str:
     return "".join(c for c in text if c == "\n" or unicodedata.category(c) not in ("Cc", "Cs", "Co", "Cn"))
 
 
-def _is_rtl(text: str) -> bool:
-    """True when the first strongly directional character is right-to-left (Hebrew, Arabic, ...)."""
+def _strong(text: str) -> str | None:
+    """'R' or 'L' for the first strongly directional character of `text`, None when it has none."""
     for char in text:
         kind = unicodedata.bidirectional(char)
         if kind in ("R", "AL"):
-            return True
+            return "R"
         if kind == "L":
-            return False
-    return False
+            return "L"
+    return None
+
+
+def _is_rtl(text: str) -> bool:
+    """True when the first strongly directional character is right-to-left (Hebrew, Arabic, ...)."""
+    return _strong(text) == "R"
 
 
 @functools.cache
@@ -234,81 +242,185 @@ def _direction(rtl: bool) -> dict[str, str]:
     return {"direction": "rtl" if rtl else "ltr"} if _has_raqm() else {}
 
 
-class _Fonts:
-    """A primary font with a fallback, at one size; text is split into runs each font can draw."""
+def _is_neutral(cluster: str) -> bool:
+    """Spaces, punctuation, digits and text symbols: drawn by the font of the text around them."""
+    return unicodedata.category(cluster[0])[0] in "PZNS" and not _strong(cluster)
 
-    def __init__(self, primary: Path, fallback: Path | None, size: int) -> None:
+
+_REPORTED_DROPS: set[str] = set()
+
+
+class _Fonts:
+    """The font chain at one size; text is split into runs, each drawn by the first font that covers it.
+
+    Text the primary font covers entirely (the common Latin case) is one run of the primary font, as
+    before the chain existed; other fonts and their character maps load only when text needs them.
+    """
+
+    def __init__(self, chain: tuple[ChainFont, ...], size: int, language: str | None = None) -> None:
+        self.chain = chain
         self.size = size
-        self.fonts = [_load_font(str(primary), size)]
-        self.cmaps = [_cmap(str(primary))]
-        if fallback is not None and fallback != primary:
-            self.fonts.append(_load_font(str(fallback), size))
-            self.cmaps.append(_cmap(str(fallback)))
-        ascent, descent = self.fonts[0].getmetrics()
-        self.ascent, self.descent = ascent, descent
+        self.language = language
+        self._fonts: dict[int, ImageFont.FreeTypeFont] = {}
+        self._runs: dict[str, list[tuple[int, str]]] = {}
+        self.ascent, self.descent = self.font(0).getmetrics()
+
+    def font(self, index: int) -> ImageFont.FreeTypeFont:
+        if index not in self._fonts:
+            self._fonts[index] = _load_font(str(self.chain[index].path), self.size)
+        return self._fonts[index]
+
+    def cmap(self, index: int) -> frozenset[int]:
+        return font_cmap(str(self.chain[index].path))
+
+    def is_color(self, index: int) -> bool:
+        return self.chain[index].color
+
+    def _covering(self, cluster: str, emoji: bool) -> list[int]:
+        needed = [ord(c) for c in cluster if not is_invisible(c)] or [ord(cluster[0])]
+        order = range(len(self.chain))
+        if emoji:  # colour first; a text font's monochrome outline only when no colour glyph exists
+            order = sorted(order, key=lambda i: not self.chain[i].color)
+        else:
+            order = [i for i in order if not self.chain[i].color]
+        full = [i for i in order if all(code in self.cmap(i) for code in needed)]
+        return full or [i for i in order if needed[0] in self.cmap(i)]  # the base, if no font has every mark
 
     def runs(self, text: str) -> list[tuple[int, str]]:
-        """Split text into (font index, run); characters no font has are skipped."""
-        runs: list[tuple[int, str]] = []
-        for char in text:
-            code = ord(char)
-            if char.isspace():
-                index = runs[-1][0] if runs else 0
-                if code not in self.cmaps[index]:
-                    char = " "
-            else:
-                found = [i for i, cmap in enumerate(self.cmaps) if code in cmap]
-                if not found:
+        """Split text into (font index, run); characters no font has are dropped with a log line."""
+        cached = self._runs.get(text)
+        if cached is not None:
+            return cached
+        primary = self.cmap(0)
+        if text.isascii() and all(ord(c) in primary for c in text if c != " "):
+            runs = [(0, text)] if text else []
+        else:
+            runs = self._chain_runs(text)
+        self._runs[text] = runs
+        return runs
+
+    def _chain_runs(self, text: str) -> list[tuple[int, str]]:
+        mask = emoji_mask(text)
+        clusters: list[tuple[str, list[int], bool]] = []  # (cluster, covering fonts, neutral)
+        dropped: list[str] = []
+        for match in regex.finditer(r"\X", text):
+            cluster = match.group()
+            emoji = mask[match.start()]
+            covering = self._covering(cluster, emoji)
+            if not covering:
+                if cluster == " " * len(cluster):
+                    covering = [0]
+                else:
+                    dropped.append(cluster)
                     continue
-                index = found[0]
-            if runs and runs[-1][0] == index:
-                runs[-1] = (index, runs[-1][1] + char)
+            clusters.append((cluster, covering, not emoji and _is_neutral(cluster)))
+        if dropped and text not in _REPORTED_DROPS:
+            _REPORTED_DROPS.add(text)
+            logger.warning(
+                "caption %r: %d character(s) no caption font can draw were left out: %s",
+                text,
+                len(dropped),
+                ", ".join(unicodedata.name(c[0], f"U+{ord(c[0]):04X}") for c in dropped[:8]),
+            )
+        chosen: list[int | None] = [None if neutral else covering[0] for _, covering, neutral in clusters]
+        for i, (_, covering, neutral) in enumerate(clusters):
+            if not neutral:
+                continue
+            before = next((chosen[k] for k in range(i - 1, -1, -1) if chosen[k] is not None), None)
+            after = next((chosen[k] for k in range(i + 1, len(chosen)) if not clusters[k][2]), None)
+            for candidate in (before, after):
+                if candidate is not None and candidate in covering and not self.chain[candidate].color:
+                    chosen[i] = candidate
+                    break
             else:
-                runs.append((index, char))
+                chosen[i] = covering[0]
+        runs: list[tuple[int, str]] = []
+        for (cluster, _, _), index in zip(clusters, chosen, strict=True):
+            assert index is not None
+            if runs and runs[-1][0] == index:
+                runs[-1] = (index, runs[-1][1] + cluster)
+            else:
+                runs.append((index, cluster))
         return runs
 
     def visible(self, text: str) -> str:
         return "".join(run for _, run in self.runs(text))
 
+    def _layout_kwargs(self, index: int, run: str) -> dict[str, object]:
+        if not _has_raqm() or (index == 0 and run.isascii()):
+            return {}
+        kwargs: dict[str, object] = _direction(_is_rtl(run))
+        if self.language:
+            kwargs["language"] = self.language
+        return kwargs
+
+    def run_length(self, index: int, run: str) -> float:
+        return self.font(index).getlength(run, **self._layout_kwargs(index, run))
+
     def length(self, text: str) -> float:
         total = 0.0
         for index, run in self.runs(text):
             try:
-                total += self.fonts[index].getlength(run)
+                total += self.run_length(index, run)
             except (OSError, ValueError):
                 logger.warning("cannot measure caption run %r; skipping it", run)
         return total
+
+    def metrics(self, texts: Iterable[str]) -> tuple[int, int]:
+        """Ascent and descent covering every font the texts use (the primary's alone for Latin text)."""
+        used = {index for text in texts for index, _ in self.runs(text)} | {0}
+        ascent = max(self.font(i).getmetrics()[0] for i in used if not self.chain[i].color or i == 0)
+        descent = max(self.font(i).getmetrics()[1] for i in used if not self.chain[i].color or i == 0)
+        return ascent, descent
 
 
 Fragment = tuple[int, str]  # (index of the word in the cue, the part of it on this line)
 
 
-def _wrap(words: list[str], fonts: _Fonts, max_width: float) -> list[list[Fragment]]:
+def _line_text(line: list[Fragment], glued: frozenset[int]) -> str:
+    """A line's text as drawn: a space between words, none before a word glued to the one before it."""
+    out = ""
+    for k, (index, part) in enumerate(line):
+        if k and not (index in glued or index == line[k - 1][0]):
+            out += " "
+        out += part
+    return out
+
+
+def _break_word(word: str, fonts: _Fonts, max_width: float) -> list[str]:
+    """A word wider than the line cut between grapheme clusters into pieces that fit."""
+    clusters = regex.findall(r"\X", word)
+    pieces: list[str] = []
+    while len(clusters) > 1 and fonts.length("".join(clusters)) > max_width:
+        cut = len(clusters) - 1
+        while cut > 1 and fonts.length("".join(clusters[:cut])) > max_width:
+            cut -= 1
+        pieces.append("".join(clusters[:cut]))
+        clusters = clusters[cut:]
+    pieces.append("".join(clusters))
+    return pieces
+
+
+def _wrap(
+    words: list[str], fonts: _Fonts, max_width: float, glued: frozenset[int] = frozenset()
+) -> list[list[Fragment]]:
     """Greedy word wrap keeping each word's index; a word wider than the line is broken between characters."""
     lines: list[list[Fragment]] = []
     current: list[Fragment] = []
-
-    def width(line: list[Fragment]) -> float:
-        return fonts.length(" ".join(part for _, part in line))
 
     for index, word in enumerate(words):
         if word == "\n":
             lines.append(current)
             current = []
             continue
-        if width([*current, (index, word)]) <= max_width:
+        if fonts.length(_line_text([*current, (index, word)], glued)) <= max_width:
             current.append((index, word))
             continue
         if current:
             lines.append(current)
-        current = []
-        while fonts.length(word) > max_width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and fonts.length(word[:cut]) > max_width:
-                cut -= 1
-            lines.append([(index, word[:cut])])
-            word = word[cut:]
-        current = [(index, word)]
+        pieces = _break_word(word, fonts, max_width)
+        lines.extend([(index, piece)] for piece in pieces[:-1])
+        current = [(index, pieces[-1])]
     if current:
         lines.append(current)
     return [line for line in lines if any(part.strip() for _, part in line)]
@@ -316,16 +428,62 @@ def _wrap(words: list[str], fonts: _Fonts, max_width: float) -> list[list[Fragme
 
 def _split_words(text: str) -> list[str]:
     """Words of a text in order, with explicit line breaks kept as "\n" items."""
-    return [w for part in re.split(r"(\n)", text) for w in ([part] if part == "\n" else part.split())]
+    return _layout_words(text)[0]
 
 
-def _fit(words: list[str], fonts_for: functools.partial[_Fonts], base_size: int, max_width: float):
+def _word_tokens(text: str) -> list[str]:
+    """A timed word's tokens: its whitespace-separated parts (zero-width spaces separate too)."""
+    return [t for t in re.split(r"[\s\u200b]+", text) if t]
+
+
+def _layout_words(text: str, language: str | None = None) -> tuple[list[str], frozenset[int]]:
+    """Words of a text ("\n" items for line breaks) and which words are written joined to the one before."""
+    words: list[str] = []
+    glued: set[int] = set()
+    for part in re.split(r"(\n)", text):
+        if part == "\n":
+            words.append("\n")
+            continue
+        if not has_no_space_script(part):
+            words.extend(part.split())
+            continue
+        previous_end = None
+        for start, end in word_spans(part, language):
+            if previous_end is not None and not part[previous_end:start].strip("\u200b"):
+                glued.add(len(words))  # phrases the text writes together
+            words.append(part[start:end])
+            previous_end = end
+    return words, frozenset(glued)
+
+
+def _cue_words(cue: CaptionCue, language: str | None) -> tuple[list[str], frozenset[int]]:
+    """A cue's layout words: the timed words' tokens (so highlights count the same), else its text's words."""
+    text = _clean_text(cue.text)
+    if not cue.words:
+        return _layout_words(text, language)
+    words: list[str] = []
+    glued: set[int] = set()
+    for word in cue.words:
+        for token in _word_tokens(_clean_text(word.text)):
+            if words and joins_without_space(words[-1], token):
+                glued.add(len(words))
+            words.append(token)
+    return words, frozenset(glued)
+
+
+def _fit(
+    words: list[str],
+    fonts_for: functools.partial[_Fonts],
+    base_size: int,
+    max_width: float,
+    glued: frozenset[int] = frozenset(),
+):
     """Choose the largest font size (down to half the style's) whose wrap fits MAX_LINES lines."""
     size = base_size
     while True:
         fonts = fonts_for(size=size)
         kept = [w if w == "\n" else fonts.visible(w) for w in words]
-        lines = _wrap(kept, fonts, max_width)
+        lines = _wrap(kept, fonts, max_width, glued)
         if len(lines) <= MAX_LINES or size <= base_size // 2:
             return fonts, lines
         size = max(base_size // 2, int(size * 0.9))
@@ -362,6 +520,9 @@ class CaptionLayout:
     box_w: int
     box_h: int
     word_count: int
+    glued: frozenset[int] = frozenset()
+    ascent: int = 0
+    descent: int = 0
 
 
 def layout_caption(
@@ -371,8 +532,13 @@ def layout_caption(
     height: int,
     font_path: Path | None = None,
     style: CaptionStyle | None = None,
+    language: str | None = None,
 ) -> CaptionLayout:
-    """Wrap and measure a cue's text for a frame size: font size, lines and the box it needs."""
+    """Wrap and measure a cue's text for a frame size: font size, lines and the box it needs.
+
+    `language` (a BCP 47 tag) picks language-specific glyph forms (e.g. Simplified Chinese) and the
+    phrase segmenter for text without spaces.
+    """
     if width < 16 or height < 16:
         raise ValueError(f"frame size must be at least 16x16, got {width}x{height}")
     style = style or CaptionStyle()
@@ -382,14 +548,16 @@ def layout_caption(
     scale = STYLE_FONT_SCALE.get(cue.style, 0.07) * style.size_scale
     base_size = max(10, round(min(width, height) * scale))
     max_width = width * TEXT_WIDTH_FRACTION
-    fonts_for = functools.partial(_Fonts, primary, fallback_font_path())
-    words = _split_words(_clean_text(cue.text))
-    fonts, lines = _fit(words, fonts_for, base_size, max_width)
+    fonts_for = functools.partial(_Fonts, font_chain(primary), language=language)
+    words, glued = _cue_words(cue, language)
+    fonts, lines = _fit(words, fonts_for, base_size, max_width, glued)
+    texts = [_line_text(line, glued) for line in lines]
+    ascent, descent = fonts.metrics(texts)
     stroke = max(1, round(fonts.size * 0.08 * style.stroke_scale)) if style.stroke_scale > 0 else 0
     shadow_offset = max(1, round(fonts.size * 0.06)) if style.shadow else 0
     pad = stroke + shadow_offset + max(2, round(fonts.size * 0.05))
-    line_h = round((fonts.ascent + fonts.descent) * 1.08)
-    widths = [fonts.length(" ".join(part for _, part in line)) for line in lines]
+    line_h = round((ascent + descent) * 1.08)
+    widths = [fonts.length(text) for text in texts]
     box_w = max(2, round(max(widths, default=0) + 2 * pad))
     box_h = max(2, line_h * len(lines) + 2 * pad) if lines else 2
     return CaptionLayout(
@@ -403,28 +571,79 @@ def layout_caption(
         box_w=min(box_w, width),
         box_h=min(box_h, height),
         word_count=len([w for w in words if w != "\n"]),
+        glued=glued,
+        ascent=ascent,
+        descent=descent,
     )
 
 
 def _draw_run(
     draw: ImageDraw.ImageDraw, fonts: _Fonts, xy: tuple[float, float], text: str, **kwargs
 ) -> float:
-    """Draw a fragment run by run (primary font, then fallback); return its width."""
+    """Draw a fragment run by run, each in its font (right to left for a right-to-left word); return its width.
+
+    Colour (emoji) runs are drawn in their own colours and without the outline, which would cut across them.
+    """
     x, baseline = xy
-    start = x
-    for index, run in fonts.runs(text):
-        font = fonts.fonts[index]
+    runs = fonts.runs(text)
+    measured = []
+    for index, run in runs:
         try:
-            draw.text((x, baseline), run, font=font, anchor="ls", **kwargs)
-            x += font.getlength(run)
+            measured.append((index, run, fonts.run_length(index, run)))
+        except (OSError, ValueError):
+            logger.warning("cannot measure caption run %r; skipping it", run)
+    if _is_rtl(text):
+        measured.reverse()
+    start = x
+    for index, run, run_w in measured:
+        options = dict(kwargs)
+        options.pop("direction", None)
+        options.update(fonts._layout_kwargs(index, run))
+        if fonts.is_color(index):
+            options.update(embedded_color=True, stroke_width=0)
+        try:
+            draw.text((x, baseline), run, font=fonts.font(index), anchor="ls", **options)
         except (OSError, ValueError):
             logger.warning("cannot draw caption run %r; skipping it", run)
+        x += run_w
     return x - start
 
 
 ALL_WORDS = range(0, 2**31)  # the `active` range that highlights every word of a cue
 # (word index, left, top, right, bottom) of one drawn word fragment's cell in a caption box.
 FragmentCell = tuple[int, int, int, int, int]
+
+
+def _visual_order(line: list[Fragment]) -> list[int]:
+    """Positions of a line's fragments from left to right (the bidi algorithm's reordering, word by word).
+
+    A right-to-left line puts its first word rightmost, but a run of left-to-right words inside it (a
+    brand name, a number) keeps its own left-to-right order, and the reverse in a left-to-right line.
+    """
+    text = " ".join(part for _, part in line)
+    base = 1 if _is_rtl(text) else 0
+    kinds = [_strong(part) for _, part in line]
+    resolved: list[str] = []
+    for k, kind in enumerate(kinds):
+        if kind is None:  # neutral: the direction around it when both sides agree, else the line's
+            before = next((kinds[j] for j in range(k - 1, -1, -1) if kinds[j]), None)
+            after = next((kinds[j] for j in range(k + 1, len(kinds)) if kinds[j]), None)
+            kind = before if before == after and before else ("R" if base else "L")
+        resolved.append(kind)
+    levels = [(1 if kind == "R" else 0) if base == 0 else (1 if kind == "R" else 2) for kind in resolved]
+    order = list(range(len(line)))
+    for level in range(max(levels, default=0), 0, -1):
+        k = 0
+        while k < len(order):
+            if levels[order[k]] >= level:
+                end = k
+                while end < len(order) and levels[order[end]] >= level:
+                    end += 1
+                order[k:end] = reversed(order[k:end])
+                k = end
+            else:
+                k += 1
+    return order
 
 
 def _text_layer(
@@ -439,36 +658,42 @@ def _text_layer(
     its rows to halfway into the gaps between lines, so a fragment's fill never leaves its cell.
     """
     box_w, box_h, fonts = layout.box_w, layout.box_h, layout.fonts
+    ascent = layout.ascent or fonts.ascent
+    descent = layout.descent or fonts.descent
     text_layer = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(text_layer)
     space = fonts.length(" ")
-    gap = max(0, layout.line_h - (fonts.ascent + fonts.descent))
+    gap = max(0, layout.line_h - (ascent + descent))
     rows = len(layout.lines)
     for row, (line, line_w) in enumerate(zip(layout.lines, layout.widths, strict=True)):
-        rtl = _is_rtl(" ".join(part for _, part in line))
         top = layout.pad + row * layout.line_h
-        baseline = top + fonts.ascent
+        baseline = top + ascent
         cell_top = 0 if row == 0 else top - gap // 2
         cell_bottom = box_h if row == rows - 1 else top + layout.line_h - gap // 2
         spans: list[tuple[int, float, float]] = []
-        # Words go left to right in reading order; in a right-to-left line the first word is rightmost.
-        x = (box_w + line_w) / 2 if rtl else (box_w - line_w) / 2
-        for index, part in line:
+        order = _visual_order(line)
+        x = (box_w - line_w) / 2
+        for k, position in enumerate(order):
+            index, part = line[position]
+            if k:
+                previous = order[k - 1]
+                joined = abs(previous - position) == 1 and (
+                    line[max(previous, position)][0] in layout.glued or line[previous][0] == line[position][0]
+                )
+                x += 0 if joined else space
             part_w = fonts.length(part)
-            left = x - part_w if rtl else x
             fill = style.highlight_fill if active is not None and index in active else style.fill
             _draw_run(
                 draw,
                 fonts,
-                (left, baseline),
+                (x, baseline),
                 part,
                 fill=fill,
                 stroke_width=layout.stroke,
                 stroke_fill=style.stroke_fill,
-                **_direction(rtl),
             )
-            spans.append((index, left, left + part_w))
-            x = left - space if rtl else x + part_w + space
+            spans.append((index, x, x + part_w))
+            x += part_w
         if cells is not None:
             spans.sort(key=lambda span: span[1])
             for k, (index, left, right) in enumerate(spans):
@@ -656,7 +881,7 @@ def word_states(cue: CaptionCue) -> list[tuple[range | None, float, float]]:
     states = []
     token = 0
     for i, word in enumerate(cue.words):
-        tokens = range(token, token + max(1, len(word.text.split())))
+        tokens = range(token, token + max(1, len(_word_tokens(_clean_text(word.text)))))
         token = tokens.stop
         start = cue.start_s if i == 0 else max(cue.start_s, word.start_s)
         end = cue.end_s if i == len(cue.words) - 1 else max(start, min(cue.end_s, cue.words[i + 1].start_s))
