@@ -810,9 +810,12 @@ def render_caption_png(
     height: int,
     font_path: Path | None = None,
     style: CaptionStyle | None = None,
+    language: str | None = None,
 ) -> CaptionImage:
     """Draw a cue as a transparent PNG the size of its text box and place it inside the safe zone."""
-    layout = layout_caption(cue, width=width, height=height, font_path=font_path, style=style)
+    layout = layout_caption(
+        cue, width=width, height=height, font_path=font_path, style=style, language=language
+    )
     image = draw_caption(layout, style)
     x = round((width - layout.box_w) / 2)
     y = caption_y(cue.position, layout.box_h, height)
@@ -910,24 +913,34 @@ def render_caption_track(
     style: CaptionStyle | None = None,
     max_chars: int = 18,
     max_words: int = 4,
+    language: str | None = None,
 ) -> CaptionTrack:
     """Render a video's captions into `folder`: overlay PNGs, and word-highlighted lines as band streams.
 
     Spoken lines go to the bottom band unless a text overlay occupies it at that time; then to the top,
     then the centre. Each band becomes one ffconcat list of same-size PNGs (one per word state, blank
     between lines), so the render needs one overlay per band however many words are spoken.
+    `language` (the theme's BCP 47 tag) picks glyph forms and phrase breaks (see `layout_caption`).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     overlay_images = [
         render_caption_png(
-            cue, folder / f"overlay-{i:03d}.png", width=width, height=height, font_path=font_path, style=style
+            cue,
+            folder / f"overlay-{i:03d}.png",
+            width=width,
+            height=height,
+            font_path=font_path,
+            style=style,
+            language=language,
         )
         for i, cue in enumerate(overlay_cues(overlays))
     ]
     placed: dict[CuePosition, list[tuple[CaptionCue, CaptionLayout]]] = {}
     for cue in caption_cues_from_words(words, max_chars=max_chars, max_words=max_words):
-        layout = layout_caption(cue, width=width, height=height, font_path=font_path, style=style)
+        layout = layout_caption(
+            cue, width=width, height=height, font_path=font_path, style=style, language=language
+        )
         position = choose_word_position(cue, layout.box_h, overlay_images, height)
         placed.setdefault(position, []).append((cue, layout))
 

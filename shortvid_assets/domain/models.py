@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shortvid_assets.domain.languages import DEFAULT_LANGUAGE, normalize_language
+
 Platform = Literal["youtube", "tiktok"]
 Transition = Literal["cut", "fade", "dissolve"]
 OverlayPosition = Literal["top", "center", "bottom"]
@@ -81,6 +83,13 @@ class Theme(BaseModel):
     platform: Literal["youtube_shorts", "tiktok", "instagram_reels", "all"] = "all"
     hashtags: list[str] = Field(default_factory=list)
     music_path: str | None = None
+    # BCP 47 tag of the language the video is written, spoken and captioned in (see domain/languages.py).
+    language: str = DEFAULT_LANGUAGE
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        return normalize_language(value)
 
 
 class HashtagCount(BaseModel):
@@ -178,6 +187,13 @@ class VideoPlan(BaseModel):
     hashtags: list[str] = Field(min_length=MIN_HASHTAGS, max_length=MAX_HASHTAGS)
     style: Style
     trend_pattern: str = Field(description="Which pattern of the trend report the plan follows")
+    # The theme's language (BCP 47): what the voice speaks and the captions are shaped for.
+    language: str = DEFAULT_LANGUAGE
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        return normalize_language(value)
 
     @property
     def duration_s(self) -> float:
