@@ -99,3 +99,12 @@ def espeak_voice_for(tag: str, available: list[str] | None = None) -> str:
         if subtag in subtags and (available is None or voice in available):
             return voice
     return lang.espeak_voice
+
+
+_ESPEAK_PRIMARY = {"cmn": "zh", "yue": "zh"}
+
+
+def voice_speaks(voice: str, tag: str) -> bool:
+    """True when an eSpeak NG voice name (`en-gb`, `cmn`, `pt-br`) speaks the language of `tag`."""
+    primary = voice.strip().lower().split("-")[0]
+    return _ESPEAK_PRIMARY.get(primary, primary) == normalize_language(tag).split("-")[0]

@@ -11,7 +11,6 @@ import bisect
 import ctypes
 import difflib
 import os
-import re
 import threading
 import unicodedata
 import wave
@@ -21,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from shortvid_assets.domain.files import atomic_path
+from shortvid_assets.domain.languages import espeak_voice_for, voice_speaks
 from shortvid_assets.domain.models import WordTiming
+from shortvid_assets.domain.text import mask_unspeakable, word_spans
 
 DEFAULT_VOICE = "en-us"
 DEFAULT_WORDS_PER_MINUTE = 170
@@ -259,24 +260,26 @@ def _clean_text(text: str) -> str:
 
 
 def _is_speakable(token: str) -> bool:
-    """A word has a letter, digit or symbol (emoji included); punctuation and format marks alone are not."""
-    return any(unicodedata.category(ch)[0] in "LNS" for ch in token)
+    """A word has a letter, digit or symbol; punctuation, format marks, emoji, URLs and hashtags alone are not."""
+    return any(unicodedata.category(ch)[0] in "LNS" for ch in mask_unspeakable(token))
 
 
-def _tokens(text: str) -> list[_Token]:
-    """Whitespace-separated words; a token with nothing speakable joins the word before it (or after, if first)."""
+def _tokens(text: str, language: str | None = None) -> list[_Token]:
+    """The words of `text` (phrases in scripts without spaces); a token with nothing speakable (punctuation,
+    emoji, a URL, a hashtag) joins the word before it (or after, if first), so captions still show it."""
     tokens: list[_Token] = []
     pending = ""
-    for match in re.finditer(r"\S+", text):
-        word = match.group()
-        if not _is_speakable(word):
+    masked = mask_unspeakable(text)
+    for start, end in word_spans(text, language):
+        word = text[start:end]
+        if not any(unicodedata.category(ch)[0] in "LNS" for ch in masked[start:end]):
             if tokens:
                 last = tokens[-1]
-                tokens[-1] = _Token(last.text + text[last.end : match.end()], last.start, match.end())
+                tokens[-1] = _Token(last.text + text[last.end : end], last.start, end)
             else:
-                pending = text[match.start() : match.end()] + " "
+                pending = text[start:end] + " "
             continue
-        tokens.append(_Token(pending + word, match.start(), match.end()))
+        tokens.append(_Token(pending + word, start, end))
         pending = ""
     return tokens
 
@@ -322,10 +325,28 @@ def _audible_end(samples: np.ndarray) -> int:
     return int(loud[-1]) + 1 if loud.size else 0
 
 
+def voice_for_language(language: str, voice: str = DEFAULT_VOICE) -> str:
+    """The eSpeak NG voice to speak `language` with: `voice` when it speaks that language, else the language's."""
+    if voice and voice_speaks(voice, language):
+        return voice
+    with _LOCK:
+        available = list(_engine().voices)
+    return espeak_voice_for(language, available)
+
+
 def synthesize_offline(
-    text: str, voice: str = DEFAULT_VOICE, words_per_minute: int = DEFAULT_WORDS_PER_MINUTE
+    text: str,
+    voice: str = DEFAULT_VOICE,
+    words_per_minute: int = DEFAULT_WORDS_PER_MINUTE,
+    *,
+    language: str | None = None,
 ) -> Speech:
-    """Speak `text` with eSpeak NG; one WordTiming per input word, trailing silence trimmed."""
+    """Speak `text` with eSpeak NG; one WordTiming per input word, trailing silence trimmed.
+
+    With `language` (a BCP 47 tag) the voice is that language's (`voice` is kept when it speaks it).
+    Emoji, URLs and hashtags are never read aloud: they stay in the word timings, attached to the word
+    before them, so captions still show them.
+    """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("text to speak is empty: pass the voiceover script with at least one word")
     if not MIN_WORDS_PER_MINUTE <= words_per_minute <= MAX_WORDS_PER_MINUTE:
@@ -335,14 +356,18 @@ def synthesize_offline(
         )
     if not voice or not voice.strip():
         raise ValueError(f"voice is empty: pass a language code such as {DEFAULT_VOICE!r}")
+    if language:
+        voice = voice_for_language(language, voice.strip())
     clean = _clean_text(text)
-    tokens = _tokens(clean)
+    tokens = _tokens(clean, language)
     if not tokens:
-        raise ValueError(f"text {text[:60]!r} has no words to speak (only punctuation or spaces)")
+        raise ValueError(
+            f"text {text[:60]!r} has no words to speak (only punctuation, spaces, emoji, URLs or hashtags)"
+        )
 
     with _LOCK:
         engine = _engine()
-        samples, events = engine.synthesize(clean, voice.strip(), words_per_minute)
+        samples, events = engine.synthesize(mask_unspeakable(clean), voice.strip(), words_per_minute)
         rate = engine.sample_rate
 
     audible = _audible_end(samples)

@@ -28,7 +28,7 @@ _EMOJI = regex.compile(
 )
 _URL = regex.compile(
     r"(?:https?://|www\.)\S+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|app|dev|ai|shop|store|me|tv|ly|gg|link)\b(?:/\S*)?",
+    r"|(?<![@\w.-])[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|app|dev|ai|shop|store|me|tv|ly|gg|link)\b(?:/\S*)?",
     regex.IGNORECASE,
 )
 _HASHTAG = regex.compile(r"(?<![\w&])[#＃][\w\p{M}]*\p{L}[\w\p{M}]*")

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from shortvid_assets.domain.fonts import glyph_problems
 from shortvid_assets.domain.models import Theme
 
 
@@ -19,8 +20,19 @@ class UnknownThemeError(KeyError):
         return str(self.args[0])
 
 
-def load_themes(path: Path) -> dict[str, Theme]:
-    """Read and validate every theme in `path`, keyed by slug."""
+def theme_glyph_problems(theme: Theme) -> list[str]:
+    """Where a theme's on-screen text has characters no caption font can draw (empty when all drawable)."""
+    fields = {"product_name": theme.product_name, "tagline": theme.tagline}
+    fields.update({f"talking_points.{i}": point for i, point in enumerate(theme.talking_points)})
+    return glyph_problems(fields)
+
+
+def load_themes(path: Path, *, check_glyphs: bool = True) -> dict[str, Theme]:
+    """Read and validate every theme in `path`, keyed by slug.
+
+    With `check_glyphs`, a theme whose text the caption fonts cannot draw is refused, naming the field
+    and the characters (by Unicode name).
+    """
     path = Path(path)
     if not path.is_file():
         raise ThemeConfigError(f"{path}: themes file not found; set SHORTVID_THEMES_FILE or create it")
@@ -41,12 +53,17 @@ def load_themes(path: Path) -> dict[str, Theme]:
             theme = Theme.model_validate(entry)
         except ValidationError as exc:
             problems = "; ".join(
-                f"field '{'.'.join(str(p) for p in err['loc']) or '(theme)'}': {err['msg']}"
+                f"field '{'.'.join(str(p) for p in err['loc']) or '(theme)'}': "
+                f"{err['msg'].removeprefix('Value error, ')}"
                 for err in exc.errors()
             )
             raise ThemeConfigError(f"{path}: theme {label}: {problems}") from exc
         if theme.slug in themes:
             raise ThemeConfigError(f"{path}: theme {label}: field 'slug': duplicate slug")
+        if check_glyphs and (problems := theme_glyph_problems(theme)):
+            raise ThemeConfigError(
+                f"{path}: theme {label}: " + "; ".join(problems) + " (captions would lose these characters)"
+            )
         themes[theme.slug] = theme
     return themes
 
