@@ -2,7 +2,9 @@
 
 Starts an actor run (`POST /v2/acts/{actorId}/runs`), polls it (`GET /v2/actor-runs/{runId}`) until it is
 SUCCEEDED, FAILED, ABORTED or TIMED-OUT within a bounded wait, then reads the run's default dataset
-(`GET /v2/datasets/{id}/items`, offset/limit pages, `clean=true`) and normalizes the items. The token is
+(`GET /v2/datasets/{id}/items`, offset/limit pages, `clean=true`) and normalizes the items. Pages follow the
+`X-Apify-Pagination-*` headers: the API may answer fewer items than the limit asked for (it caps a
+response's size), so only an empty page, or reaching a non-zero `Total`, ends the data. The token is
 sent as `Authorization: Bearer`, never in a URL. A run still going after `max_wait_s` is aborted so it
 stops costing money.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,7 @@ from shortvid_assets.clients.http import (
 )
 from shortvid_assets.clients.youtube import check_window
 from shortvid_assets.domain.apify import normalize_tiktok_items
-from shortvid_assets.domain.models import Trend
+from shortvid_assets.domain.youtube import NormalizedItems
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class ApifyTikTokClient:
             try:
                 run_id, dataset_id = self._run_actor(http)
                 collected_at = self._clock()
-                trends, skipped, errors, stop_reason = self._read_dataset(http, dataset_id, collected_at)
+                kept, errors, stop_reason = self._read_dataset(http, dataset_id, collected_at)
             except ApiError as exc:
                 raise CollectionFailed(
                     f"TikTok collection failed: {exc}",
@@ -164,9 +165,13 @@ class ApifyTikTokClient:
             except CollectionFailed as exc:
                 exc.requests, exc.failed_requests = http.requests, http.failed_requests
                 raise
+            trends = kept.trends[: self.max_items]
+            unknown, lacking = kept.unknown_field_counts(trends)
             result = CollectionResult(
                 trends=trends,
-                skipped=counter_dict(skipped),
+                skipped=counter_dict(kept.skipped),
+                unknown_fields=counter_dict(unknown),
+                kept_with_unknown_fields=lacking,
                 requests=http.requests,
                 failed_requests=http.failed_requests,
                 quota_units=0,
@@ -175,9 +180,12 @@ class ApifyTikTokClient:
                 errors=errors,
             )
         log.info(
-            "TikTok collection (run %s): %d trends, %d skipped %s, %d requests (%d failed), stop: %s",
+            "TikTok collection (run %s): %d trends (%d with unknown fields %s), %d skipped %s, "
+            "%d requests (%d failed), stop: %s",
             run_id,
             len(result.trends),
+            result.kept_with_unknown_fields,
+            result.unknown_fields,
             result.skipped_total,
             result.skipped,
             result.requests,
@@ -240,20 +248,19 @@ class ApifyTikTokClient:
 
     def _read_dataset(
         self, http: JsonHttp, dataset_id: str, collected_at: datetime
-    ) -> tuple[list[Trend], Counter[str], list[str], str]:
-        """Dataset pages until enough trends, the end of the data, or the scan limit."""
-        trends: list[Trend] = []
-        skipped: Counter[str] = Counter()
+    ) -> tuple[NormalizedItems, list[str], str]:
+        """Dataset pages until enough trends, an empty page (or the `Total` header), or the scan limit."""
+        kept = NormalizedItems()
         seen: set[str] = set()
         errors: list[str] = []
         offset = 0
         scan_limit = self.max_items * SCAN_FACTOR
         path = f"/v2/datasets/{quote(dataset_id, safe='~')}/items"
         while True:
-            if len(trends) >= self.max_items:
-                return trends[: self.max_items], skipped, errors, "max_items"
+            if len(kept.trends) >= self.max_items:
+                return kept, errors, "max_items"
             if offset >= scan_limit:
-                return trends, skipped, errors, "scan_limit"
+                return kept, errors, "scan_limit"
             limit = min(self.page_size, scan_limit - offset)
             try:
                 items, headers = http.request_json(
@@ -264,22 +271,33 @@ class ApifyTikTokClient:
                 if not isinstance(items, list):
                     raise ValueError(f"dataset items must be a JSON array, got {type(items).__name__}")
             except (ApiError, ValueError) as exc:
-                if not trends:
+                if not kept.trends:
                     raise CollectionFailed(
                         f"TikTok collection failed reading dataset {dataset_id}: {exc}",
                         retryable=not is_permanent(exc),
                     ) from None
                 errors.append(str(exc))
-                return trends, skipped, errors, "request_failed"
-            page_trends, page_skipped = normalize_tiktok_items(items, collected_at=collected_at, seen=seen)
-            trends.extend(page_trends)
-            skipped.update(page_skipped)
-            offset += len(items)
+                return kept, errors, "request_failed"
+            if not items:
+                return kept, errors, "max_items" if len(kept.trends) >= self.max_items else "no_more_items"
+            kept.extend(normalize_tiktok_items(items, collected_at=collected_at, seen=seen))
+            # The page starts where the API says it does; a page shorter than `limit` is not the last one.
+            page_offset = _header_int(headers.get("X-Apify-Pagination-Offset"))
+            start = page_offset if page_offset is not None and page_offset >= offset else offset
+            offset = start + len(items)
+            log.info(
+                "Apify dataset %s: items %d-%d of %s read (asked for %d, got %s)",
+                dataset_id,
+                start,
+                offset,
+                headers.get("X-Apify-Pagination-Total", "?"),
+                limit,
+                headers.get("X-Apify-Pagination-Count", len(items)),
+            )
             total = _header_int(headers.get("X-Apify-Pagination-Total"))
-            # A short page is the sure end; the total header saves a request when it is set (it can read 0).
-            if len(items) < limit or (total and offset >= total):
-                stop = "max_items" if len(trends) >= self.max_items else "no_more_items"
-                return trends[: self.max_items], skipped, errors, stop
+            # A total saves the request for the empty page when it is set (it can read 0: then it is ignored).
+            if total and offset >= total:
+                return kept, errors, "max_items" if len(kept.trends) >= self.max_items else "no_more_items"
 
 
 def _header_int(value: str | None) -> int | None:

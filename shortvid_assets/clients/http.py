@@ -97,7 +97,11 @@ def is_permanent(exc: BaseException | None) -> bool:
 
 @dataclass
 class CollectionResult:
-    """What one collection run brought back, and what it cost and skipped."""
+    """What one collection run brought back, and what it cost and skipped.
+
+    `unknown_fields` counts kept trends per field the platform did not send (stored as None, e.g.
+    `{"likes": 3}` for hidden like counts); `kept_with_unknown_fields` is how many trends lack any.
+    """
 
     trends: list[Trend]
     skipped: dict[str, int]
@@ -107,6 +111,8 @@ class CollectionResult:
     source: str
     stop_reason: str | None = None
     errors: list[str] = field(default_factory=list)
+    unknown_fields: dict[str, int] = field(default_factory=dict)
+    kept_with_unknown_fields: int = 0
 
     @property
     def skipped_total(self) -> int:

@@ -2,7 +2,8 @@
 
 `search.list` (type=video, videoDuration=short, order=viewCount, the window as publishedAfter/Before)
 finds candidates page by page; `videos.list` (snippet, statistics, contentDetails) fetches each page's
-details, and only videos shorter than `max_duration_s` are kept. Quota: search.list costs 100 units,
+details, and only videos shorter than `max_duration_s` are kept (a broadcast live right now has no length
+yet: it is kept as `content_kind="live"`; hidden like counts and disabled comments are kept as None). Quota: search.list costs 100 units,
 videos.list 1; the client stops, and says so, before a request would exceed `daily_quota_budget`.
 The key travels in the `X-Goog-Api-Key` header, never in a URL, so it cannot leak into logs.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +30,7 @@ from shortvid_assets.clients.http import (
     is_permanent,
     utc_now,
 )
-from shortvid_assets.domain.models import Trend
-from shortvid_assets.domain.youtube import normalize_videos, search_video_ids, video_items
+from shortvid_assets.domain.youtube import NormalizedItems, normalize_videos, search_video_ids, video_items
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +196,9 @@ class YouTubeShortsClient:
         check_window(window_start, window_end)
         collected_at = self._clock()
         quota = QuotaMeter(self.daily_quota_budget)
-        trends: list[Trend] = []
-        skipped: Counter[str] = Counter()
+        kept = NormalizedItems()
+        trends = kept.trends
+        skipped = kept.skipped
         seen: set[str] = set()
         errors: list[str] = []
         last_exc: Exception | None = None
@@ -255,15 +255,15 @@ class YouTubeShortsClient:
                     unavailable = max(0, sum(1 for video_id in batch if video_id not in returned) - unmatched)
                     if unavailable:
                         skipped["video_unavailable"] += unavailable
-                    batch_trends, batch_skipped = normalize_videos(
-                        items,
-                        collected_at=collected_at,
-                        max_duration_s=self.max_duration_s,
-                        window=(window_start, window_end),
-                        seen=seen,
+                    kept.extend(
+                        normalize_videos(
+                            items,
+                            collected_at=collected_at,
+                            max_duration_s=self.max_duration_s,
+                            window=(window_start, window_end),
+                            seen=seen,
+                        )
                     )
-                    skipped.update(batch_skipped)
-                    trends.extend(batch_trends)
                 if stop_reason is None and len(trends) >= self.max_results:
                     stop_reason = "max_results"
                 if stop_reason is None and page_token is None:
@@ -284,9 +284,13 @@ class YouTubeShortsClient:
                 )
 
             trends.sort(key=lambda trend: trend.views, reverse=True)
+            top = trends[: self.max_results]
+            unknown, lacking = kept.unknown_field_counts(top)
             result = CollectionResult(
-                trends=trends[: self.max_results],
+                trends=top,
                 skipped=counter_dict(skipped),
+                unknown_fields=counter_dict(unknown),
+                kept_with_unknown_fields=lacking,
                 requests=http.requests,
                 failed_requests=http.failed_requests,
                 quota_units=quota.used,
@@ -295,8 +299,11 @@ class YouTubeShortsClient:
                 errors=errors,
             )
         log.info(
-            "YouTube collection: %d trends, %d skipped %s, %d requests (%d failed), %d quota units, stop: %s",
+            "YouTube collection: %d trends (%d with unknown fields %s), %d skipped %s, %d requests (%d failed), "
+            "%d quota units, stop: %s",
             len(result.trends),
+            result.kept_with_unknown_fields,
+            result.unknown_fields,
             result.skipped_total,
             result.skipped,
             result.requests,

@@ -5,11 +5,14 @@ The item shape is that of clockworks/tiktok-scraper: `id`, `text`, `createTimeIS
 `playCount`, `diggCount`, `commentCount`, `shareCount`, `hashtags[{name}]`. Variants seen from other
 actors and from flattened exports are accepted too: `desc` for the text, `videoId` for the id, counts
 under `stats`, and dotted keys such as `"authorMeta.name"`.
+
+Essential are the id, the posting time, the play count and a creator; a photo post (`isSlideshow`)
+without `videoMeta`, or an item without like, comment or share counts, is kept with those values
+unknown (None) and the missing fields counted.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,10 +21,14 @@ from shortvid_assets.domain.models import Trend
 from shortvid_assets.domain.youtube import (
     CLOCK_SKEW,
     InvalidItem,
+    Normalized,
+    NormalizedItems,
     check_duration,
     check_posted_at,
     extract_hashtags,
     identifier,
+    normalize_items,
+    optional_count,
     parse_count,
     parse_timestamp,
     text_field,
@@ -50,13 +57,26 @@ def _first(item: Mapping[str, Any], *paths: str) -> Any:
     return None
 
 
-def _count(item: Mapping[str, Any], name: str, *, required: bool) -> int:
-    value = _first(item, name, f"stats.{name}")
-    if value is None:
-        if required:
-            raise InvalidItem("missing_views" if name == "playCount" else "missing_count", name)
-        return 0
-    return parse_count(value, name)
+def _count(item: Mapping[str, Any], name: str) -> Any:
+    return _first(item, name, f"stats.{name}")
+
+
+def _duration(item: Mapping[str, Any], photo: bool, unknown: list[str]) -> float | None:
+    """The video's length; None (noted unknown) when absent, or zero on a photo post, which has no length."""
+    raw_duration = _first(item, "videoMeta.duration", "video.duration")
+    if raw_duration is None:
+        unknown.append("duration_s")
+        return None
+    if isinstance(raw_duration, bool) or not isinstance(raw_duration, int | float | str):
+        raise InvalidItem("invalid_duration", f"duration is a {type(raw_duration).__name__}")
+    try:
+        duration_s = float(raw_duration)
+    except ValueError as exc:
+        raise InvalidItem("invalid_duration", f"{raw_duration!r:.40}") from exc
+    if photo and duration_s == 0:
+        unknown.append("duration_s")
+        return None
+    return check_duration(duration_s)
 
 
 def _title(text: str) -> str:
@@ -81,25 +101,17 @@ def _url(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
 
 
-def normalize_tiktok_item(item: Any, *, collected_at: datetime, skew: timedelta = CLOCK_SKEW) -> Trend:
-    """One TikTok scraper dataset item as a `Trend`; InvalidItem if unusable."""
+def normalize_tiktok_item(item: Any, *, collected_at: datetime, skew: timedelta = CLOCK_SKEW) -> Normalized:
+    """One TikTok scraper dataset item as a `Trend`, with the fields it lacked; InvalidItem if unusable."""
     if not isinstance(item, Mapping):
         raise InvalidItem("not_an_object", type(item).__name__)
     if item.get("error") is not None and _first(item, "id", "videoId") is None:
         # Scrapers push `{"error": "..."}` rows for inputs they could not scrape.
         raise InvalidItem("scraper_error_item", str(item.get("error"))[:80])
     video_id = identifier(_first(item, "id", "videoId"), "id")
-
-    raw_duration = _first(item, "videoMeta.duration", "video.duration")
-    if raw_duration is None:
-        raise InvalidItem("missing_duration")
-    if isinstance(raw_duration, bool) or not isinstance(raw_duration, int | float | str):
-        raise InvalidItem("invalid_duration", f"duration is a {type(raw_duration).__name__}")
-    try:
-        duration_s = float(raw_duration)
-    except ValueError as exc:
-        raise InvalidItem("invalid_duration", f"{raw_duration!r:.40}") from exc
-    check_duration(duration_s)
+    photo = item.get("isSlideshow") is True
+    unknown: list[str] = []
+    duration_s = _duration(item, photo, unknown)
 
     raw_posted = _first(item, "createTimeISO", "createTime")
     if raw_posted is None:
@@ -107,10 +119,12 @@ def normalize_tiktok_item(item: Any, *, collected_at: datetime, skew: timedelta 
     posted_at = parse_timestamp(raw_posted, "createTime")
     check_posted_at(posted_at, collected_at, skew)
 
-    views = _count(item, "playCount", required=True)
-    likes = _count(item, "diggCount", required=False)
-    comments = _count(item, "commentCount", required=False)
-    shares = _count(item, "shareCount", required=False)
+    if _count(item, "playCount") is None:
+        raise InvalidItem("missing_views", "playCount")
+    views = parse_count(_count(item, "playCount"), "playCount")
+    likes = optional_count(_count(item, "diggCount"), "diggCount", unknown, "likes")
+    comments = optional_count(_count(item, "commentCount"), "commentCount", unknown, "comments")
+    shares = optional_count(_count(item, "shareCount"), "shareCount", unknown, "shares")
 
     text = text_field(_first(item, "text", "desc"), "text")
     author_handle = text_field(lookup(item, "authorMeta.name"), "creator_name")
@@ -131,7 +145,7 @@ def normalize_tiktok_item(item: Any, *, collected_at: datetime, skew: timedelta 
     sound_name = music.strip() if isinstance(music, str) and music.strip() else None
     thumbnail = _url(_first(item, "videoMeta.coverUrl", "videoMeta.originalCoverUrl", "covers.default"))
 
-    return Trend(
+    trend = Trend(
         platform="tiktok",
         external_id=video_id,
         title=_title(text),
@@ -142,6 +156,7 @@ def normalize_tiktok_item(item: Any, *, collected_at: datetime, skew: timedelta 
         comments=comments,
         shares=shares,
         duration_s=duration_s,
+        content_kind="photo" if photo else "video",
         creator_name=creator_name,
         creator_id=creator_id,
         sound_name=sound_name,
@@ -150,6 +165,7 @@ def normalize_tiktok_item(item: Any, *, collected_at: datetime, skew: timedelta 
         posted_at=posted_at,
         collected_at=collected_at,
     )
+    return Normalized(trend, tuple(unknown))
 
 
 def normalize_tiktok_items(
@@ -158,23 +174,8 @@ def normalize_tiktok_items(
     collected_at: datetime,
     skew: timedelta = CLOCK_SKEW,
     seen: set[str] | None = None,
-) -> tuple[list[Trend], Counter[str]]:
-    """Every usable item as a `Trend`, and the count of skipped items by reason (duplicates included)."""
-    seen = set() if seen is None else seen
-    trends: list[Trend] = []
-    skipped: Counter[str] = Counter()
-    for item in items:
-        try:
-            trend = normalize_tiktok_item(item, collected_at=collected_at, skew=skew)
-        except InvalidItem as exc:
-            skipped[exc.reason] += 1
-            continue
-        except ValueError:  # pydantic rejected a value the checks above let through
-            skipped["invalid_item"] += 1
-            continue
-        if trend.external_id in seen:
-            skipped["duplicate"] += 1
-            continue
-        seen.add(trend.external_id)
-        trends.append(trend)
-    return trends, skipped
+) -> NormalizedItems:
+    """Every usable dataset item as a `Trend`, with skipped items and unknown fields counted."""
+    return normalize_items(
+        items, lambda item: normalize_tiktok_item(item, collected_at=collected_at, skew=skew), seen=seen
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,6 +16,10 @@ OverlayStyle = Literal["hook", "body", "cta"]
 Style = Literal["cinematic", "talking-head", "montage", "text-heavy", "animation", "tutorial"]
 HookType = Literal["question", "bold-claim", "number", "pov", "how-to", "statement"]
 AudioType = Literal["trending-sound", "original-audio", "voiceover", "music"]
+# What a collected item is: a video, a photo post (TikTok slideshow) or a broadcast that is live right now.
+ContentKind = Literal["video", "photo", "live"]
+# A count the platform reported; None where it did not (likes hidden, comments off, not exposed by the API).
+KnownCount = Annotated[int, Field(ge=0)]
 
 SLUG_PATTERN = r"^[a-z0-9-]+$"
 
@@ -27,7 +31,7 @@ DURATION_TOLERANCE = 0.10
 
 
 class Trend(BaseModel):
-    """One trending short video as collected (TREND-3)."""
+    """One trending short video as collected (TREND-3); a count or duration the platform did not send is None."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -37,10 +41,12 @@ class Trend(BaseModel):
     description: str = ""
     hashtags: list[str] = Field(default_factory=list)
     views: int = Field(ge=0)
-    likes: int = Field(ge=0)
-    comments: int = Field(ge=0)
-    shares: int = Field(ge=0)
-    duration_s: float = Field(gt=0)
+    likes: KnownCount | None
+    comments: KnownCount | None
+    shares: KnownCount | None
+    # None when unknown: a live broadcast (it is still running), a photo post without a soundtrack length.
+    duration_s: Annotated[float, Field(gt=0)] | None
+    content_kind: ContentKind = "video"
     creator_name: str
     creator_id: str
     sound_name: str | None = None
@@ -65,6 +71,12 @@ class Trend(BaseModel):
             if clean:
                 seen.setdefault(clean, None)
         return list(seen)
+
+    @model_validator(mode="after")
+    def _live_has_no_duration(self) -> Trend:
+        if self.content_kind == "live" and self.duration_s is not None:
+            raise ValueError("a live broadcast has no duration yet: duration_s must be None")
+        return self
 
 
 class Theme(BaseModel):

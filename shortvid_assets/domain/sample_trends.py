@@ -229,6 +229,7 @@ def synthetic_trends_frame(rows: int, day: date, *, seed: int = 0, repeat_share:
             "collected_at": end - pd.Timedelta(seconds=1),
         }
     )
+    latest.insert(latest.columns.get_loc("duration_s") + 1, "content_kind", "video")
     earlier = latest.sample(n=repeats, random_state=seed, replace=repeats > videos).copy()
     earlier["collected_at"] = earlier["collected_at"] - pd.Timedelta(hours=12)
     earlier["posted_at"] = earlier[["posted_at", "collected_at"]].min(axis=1)

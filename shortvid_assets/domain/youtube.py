@@ -1,14 +1,17 @@
 """YouTube Data API v3 JSON -> `Trend` (TREND-2, TREND-3), and the item checks both collectors share.
 
-Pure functions, no I/O. A malformed item never raises out of `normalize_videos`: it is skipped and its
-reason counted, so one bad record cannot sink a day's collection.
+Pure functions, no I/O. A malformed item never raises out of `normalize_items`: it is skipped and its
+reason counted, so one bad record cannot sink a day's collection. An item that lacks only a field the
+analysis can do without (a hidden like count, comments turned off) is kept with that value None
+(unknown, never 0) and the field counted, so a real zero stays distinguishable from "not sent".
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +43,69 @@ class InvalidItem(ValueError):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Normalized:
+    """One item as a `Trend`, and the fields the item should have carried but did not (kept as None)."""
+
+    trend: Trend
+    unknown_fields: tuple[str, ...] = ()
+
+
+@dataclass
+class NormalizedItems:
+    """Usable items as trends, skipped items by reason, and the fields each kept item lacked (by external id)."""
+
+    trends: list[Trend] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    unknown_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def extend(self, other: NormalizedItems) -> None:
+        """Add another page's outcome to this one."""
+        self.trends.extend(other.trends)
+        self.skipped.update(other.skipped)
+        self.unknown_fields.update(other.unknown_fields)
+
+    def unknown_field_counts(self, trends: Iterable[Trend] | None = None) -> tuple[Counter[str], int]:
+        """Per field, how many of `trends` (every kept one by default) lack it; and how many lack any field."""
+        per_field: Counter[str] = Counter()
+        lacking = 0
+        for trend in self.trends if trends is None else trends:
+            fields = self.unknown_fields.get(trend.external_id, ())
+            per_field.update(fields)
+            lacking += bool(fields)
+        return per_field, lacking
+
+
+def normalize_items(
+    items: Iterable[Any], normalize: Callable[[Any], Normalized], *, seen: set[str] | None = None
+) -> NormalizedItems:
+    """Every item through `normalize`: usable ones kept once per external id, the others counted by reason.
+
+    `seen` carries the external ids already kept across pages, so a repeat on a later page is counted
+    as a duplicate (and its unknown fields are not counted again).
+    """
+    seen = set() if seen is None else seen
+    result = NormalizedItems()
+    for item in items:
+        try:
+            normalized = normalize(item)
+        except InvalidItem as exc:
+            result.skipped[exc.reason] += 1
+            continue
+        except ValueError:  # pydantic rejected a value the checks above let through
+            result.skipped["invalid_item"] += 1
+            continue
+        trend = normalized.trend
+        if trend.external_id in seen:
+            result.skipped["duplicate"] += 1
+            continue
+        seen.add(trend.external_id)
+        result.trends.append(trend)
+        if normalized.unknown_fields:
+            result.unknown_fields[trend.external_id] = normalized.unknown_fields
+    return result
+
+
 # --- checks shared by the YouTube and TikTok normalizers -------------------------------------------------
 
 
@@ -58,6 +124,14 @@ def parse_iso8601_duration(value: str) -> float:
         + parts.get("minutes", 0.0) * 60
         + parts.get("seconds", 0.0)
     )
+
+
+def optional_count(value: Any, name: str, unknown: list[str], field_name: str) -> int | None:
+    """A count that may be absent: None (and `field_name` noted in `unknown`) when the API did not send it."""
+    if value is None:
+        unknown.append(field_name)
+        return None
+    return parse_count(value, name)
 
 
 def parse_count(value: Any, name: str) -> int:
@@ -221,22 +295,7 @@ def _section(item: Mapping[str, Any], name: str, reason: str) -> Mapping[str, An
     return section
 
 
-def normalize_video(
-    item: Any,
-    *,
-    collected_at: datetime,
-    max_duration_s: float | None = 60.0,
-    skew: timedelta = CLOCK_SKEW,
-    window: tuple[datetime, datetime] | None = None,
-) -> Trend:
-    """One `videos.list` item (parts snippet, statistics, contentDetails) as a `Trend`; InvalidItem if unusable."""
-    if not isinstance(item, Mapping):
-        raise InvalidItem("not_an_object", type(item).__name__)
-    video_id = identifier(item.get("id"), "id")
-    snippet = _section(item, "snippet", "missing_snippet")
-    statistics = _section(item, "statistics", "missing_statistics")
-    details = _section(item, "contentDetails", "missing_content_details")
-
+def _duration(details: Mapping[str, Any], max_duration_s: float | None) -> float:
     raw_duration = details.get("duration")
     if raw_duration is None:
         raise InvalidItem("missing_duration")
@@ -247,6 +306,34 @@ def normalize_video(
     check_duration(duration_s)
     if max_duration_s is not None and duration_s >= max_duration_s:
         raise InvalidItem("too_long", f"{duration_s:.0f} s >= {max_duration_s:.0f} s")
+    return duration_s
+
+
+def normalize_video(
+    item: Any,
+    *,
+    collected_at: datetime,
+    max_duration_s: float | None = 60.0,
+    skew: timedelta = CLOCK_SKEW,
+    window: tuple[datetime, datetime] | None = None,
+) -> Normalized:
+    """One `videos.list` item (parts snippet, statistics, contentDetails) as a `Trend`; InvalidItem if unusable.
+
+    A broadcast that is live now (`snippet.liveBroadcastContent == "live"`, duration `P0D`) is kept as
+    `content_kind="live"` with no duration; an upcoming one has nothing to watch yet and is skipped.
+    """
+    if not isinstance(item, Mapping):
+        raise InvalidItem("not_an_object", type(item).__name__)
+    video_id = identifier(item.get("id"), "id")
+    snippet = _section(item, "snippet", "missing_snippet")
+    statistics = _section(item, "statistics", "missing_statistics")
+    details = _section(item, "contentDetails", "missing_content_details")
+
+    broadcast = snippet.get("liveBroadcastContent")
+    if broadcast == "upcoming":
+        raise InvalidItem("upcoming_broadcast")
+    live = broadcast == "live"
+    duration_s = None if live else _duration(details, max_duration_s)
 
     if snippet.get("publishedAt") is None:
         raise InvalidItem("missing_posted_at")
@@ -258,9 +345,10 @@ def normalize_video(
     if statistics.get("viewCount") is None:
         raise InvalidItem("missing_views")
     views = parse_count(statistics.get("viewCount"), "viewCount")
-    # likeCount is absent when the creator hides likes, commentCount when comments are off: both mean 0 here.
-    likes = parse_count(statistics.get("likeCount", 0), "likeCount")
-    comments = parse_count(statistics.get("commentCount", 0), "commentCount")
+    # likeCount is absent when the creator hides likes, commentCount when comments are off: unknown, not 0.
+    unknown: list[str] = []
+    likes = optional_count(statistics.get("likeCount"), "likeCount", unknown, "likes")
+    comments = optional_count(statistics.get("commentCount"), "commentCount", unknown, "comments")
 
     title = text_field(snippet.get("title"), "title", required=True)
     description = text_field(snippet.get("description"), "description")
@@ -269,7 +357,7 @@ def normalize_video(
     raw_tags = snippet.get("tags", [])
     tags = raw_tags if isinstance(raw_tags, list) else []
 
-    return Trend(
+    trend = Trend(
         platform="youtube",
         external_id=video_id,
         title=title,
@@ -278,8 +366,9 @@ def normalize_video(
         views=views,
         likes=likes,
         comments=comments,
-        shares=0,  # the Data API does not expose shares
+        shares=None,  # the Data API never exposes shares: unknown for every video, so not counted as missing
         duration_s=duration_s,
+        content_kind="live" if live else "video",
         creator_name=channel_title,
         creator_id=channel_id,
         sound_name=None,
@@ -288,6 +377,7 @@ def normalize_video(
         posted_at=posted_at,
         collected_at=collected_at,
     )
+    return Normalized(trend, tuple(unknown))
 
 
 def normalize_videos(
@@ -298,25 +388,12 @@ def normalize_videos(
     skew: timedelta = CLOCK_SKEW,
     window: tuple[datetime, datetime] | None = None,
     seen: set[str] | None = None,
-) -> tuple[list[Trend], Counter[str]]:
-    """Every usable item as a `Trend`, and the count of skipped items by reason (duplicates included)."""
-    seen = set() if seen is None else seen
-    trends: list[Trend] = []
-    skipped: Counter[str] = Counter()
-    for item in items:
-        try:
-            trend = normalize_video(
-                item, collected_at=collected_at, max_duration_s=max_duration_s, skew=skew, window=window
-            )
-        except InvalidItem as exc:
-            skipped[exc.reason] += 1
-            continue
-        except ValueError:  # pydantic rejected a value the checks above let through
-            skipped["invalid_item"] += 1
-            continue
-        if trend.external_id in seen:
-            skipped["duplicate"] += 1
-            continue
-        seen.add(trend.external_id)
-        trends.append(trend)
-    return trends, skipped
+) -> NormalizedItems:
+    """Every usable `videos.list` item as a `Trend`, with skipped items and unknown fields counted."""
+
+    def normalize(item: Any) -> Normalized:
+        return normalize_video(
+            item, collected_at=collected_at, max_duration_s=max_duration_s, skew=skew, window=window
+        )
+
+    return normalize_items(items, normalize, seen=seen)

@@ -3,7 +3,8 @@
 `POST /v2/acts/{actorId}/runs` answers 201 `{"data": run}`; `GET /v2/actor-runs/{runId}` answers
 `{"data": run}` and moves the run along a scripted list of statuses, one step per poll;
 `GET /v2/datasets/{id}/items` answers a JSON array sliced by `offset`/`limit` with the
-`X-Apify-Pagination-*` headers. Errors use `{"error": {"type", "message"}}`. Auth is the
+`X-Apify-Pagination-*` headers; like the real API, it can cap a response below the limit asked for
+(`page_cap`), so a short page need not be the last. Errors use `{"error": {"type", "message"}}`. Auth is the
 `Authorization: Bearer <token>` header (or `token` parameter). Items follow clockworks/tiktok-scraper.
 """
 
@@ -95,6 +96,7 @@ class FakeApify(FakeServer):
         status_message: str | None = None,
         total_header: int | None = None,
         dataset_id: str | None = "ds0000000000000001",
+        page_cap: int | None = None,
     ) -> None:
         super().__init__()
         self.token = token
@@ -104,6 +106,7 @@ class FakeApify(FakeServer):
         self.status_message = status_message
         self.total_header = total_header  # overrides X-Apify-Pagination-Total (it is known to lie)
         self.dataset_id = dataset_id
+        self.page_cap = page_cap  # at most this many items per response, whatever the limit
         self.runs: dict[str, dict[str, Any]] = {}
         self._poll_index: dict[str, int] = {}
         self.run_inputs: list[Any] = []
@@ -198,7 +201,8 @@ class FakeApify(FakeServer):
             return apify_error(404, "record-not-found", "Dataset was not found")
         offset = int(request.query.get("offset", "0"))
         limit = int(request.query.get("limit", "999999999999"))
-        page = copy.deepcopy(self.items[offset : offset + limit])
+        served = limit if self.page_cap is None else min(limit, self.page_cap)
+        page = copy.deepcopy(self.items[offset : offset + served])
         total = self.total_header if self.total_header is not None else len(self.items)
         headers = {
             "X-Apify-Pagination-Offset": str(offset),

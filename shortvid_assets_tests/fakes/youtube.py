@@ -56,8 +56,13 @@ def make_video(
     published_at: datetime | None = None,
     channel_id: str = "UCfakechannel000000000001",
     channel_title: str = "Fake Channel",
+    live_broadcast: str = "none",
 ) -> dict[str, Any]:
-    """A `videos` resource with parts snippet, statistics and contentDetails."""
+    """A `videos` resource with parts snippet, statistics and contentDetails.
+
+    `live_broadcast` is `snippet.liveBroadcastContent`: "live" or "upcoming" give the `P0D` duration the
+    API reports for a broadcast that is running or not started yet.
+    """
     published_at = published_at or datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     statistics: dict[str, str] = {"viewCount": str(views), "favoriteCount": "0"}
     if likes is not None:
@@ -75,7 +80,7 @@ def make_video(
         },
         "channelTitle": channel_title,
         "categoryId": "22",
-        "liveBroadcastContent": "none",
+        "liveBroadcastContent": live_broadcast,
         "localized": {"title": title or f"Video {video_id}", "description": description},
     }
     if tags is not None:
@@ -86,7 +91,7 @@ def make_video(
         "id": video_id,
         "snippet": snippet,
         "contentDetails": {
-            "duration": iso_duration(duration_s),
+            "duration": iso_duration(duration_s) if live_broadcast == "none" else "P0D",
             "dimension": "2d",
             "definition": "hd",
             "caption": "false",
@@ -260,7 +265,10 @@ class FakeYouTube(FakeServer):
                 key: snippet.get(key)
                 for key in ("publishedAt", "channelId", "title", "description", "thumbnails", "channelTitle")
             }
-            | {"liveBroadcastContent": "none", "publishTime": snippet.get("publishedAt")},
+            | {
+                "liveBroadcastContent": snippet.get("liveBroadcastContent", "none"),
+                "publishTime": snippet.get("publishedAt"),
+            },
         }
 
     def _videos(self, request: Request, match: re.Match[str]) -> Response:

@@ -1,8 +1,9 @@
 """Protects the live TikTok collector over Apify (TREND-1, TREND-3) against the real wire format and bad input.
 
 The real client runs over HTTP against a local fake Apify API: a run started, polled through its statuses,
-and its dataset read page by page. Each bad-input case asserts its outcome: the item skipped with its
-reason counted, the request retried then answered, the run failed with Apify's own message or status,
+and its dataset read page by page (pages may come back shorter than asked). Each bad-input case asserts
+its outcome: the item skipped with its reason counted, the item kept with a missing field unknown (None,
+never 0) and counted, the request retried then answered, the run failed with Apify's own message or status,
 or the wait bounded. The token must never show in an exception, a log line or a URL.
 """
 
@@ -153,6 +154,28 @@ def test_the_total_header_saves_the_last_empty_request(fake):
     assert len(result.trends) == 20 and len(fake.calls("GET", ITEMS)) == 2
 
 
+@pytest.mark.parametrize("total_header", [None, 0], ids=["total header right", "total header reads 0"])
+def test_apify_pages_by_headers_when_pages_come_back_short(fake, total_header):
+    # The API caps a response below the limit asked for: a 23-item page of a 60-item dataset is not the end.
+    fake.items = good_items(60)
+    fake.page_cap = 23
+    fake.total_header = total_header
+    result = collect(fake, max_items=100, page_size=100)
+    assert len(result.trends) == 60 and result.stop_reason == "no_more_items"
+    offsets = [int(r.query["offset"]) for r in fake.calls("GET", ITEMS)]
+    assert offsets[:3] == [0, 23, 46]
+    # Only an empty page (or a non-zero total reached) ends the read.
+    assert len(offsets) == (3 if total_header is None else 4)
+
+
+def test_apify_short_pages_still_stop_at_max_items(fake):
+    fake.items = good_items(60)
+    fake.page_cap = 23
+    result = collect(fake, max_items=30, page_size=100)
+    assert len(result.trends) == 30 and result.stop_reason == "max_items"
+    assert [r.query["offset"] for r in fake.calls("GET", ITEMS)] == ["0", "23"]
+
+
 def test_a_dataset_full_of_junk_is_read_only_up_to_the_scan_limit(fake):
     fake.items = [{"error": "Hashtag not found"}] * 500
     result = collect(fake, max_items=5, page_size=20)
@@ -203,7 +226,6 @@ BAD_ITEMS = [
     ("duration negative", with_field("videoMeta.duration", -3), "zero_duration"),
     ("duration huge", with_field("videoMeta.duration", 10**7), "absurd_duration"),
     ("duration words", with_field("videoMeta.duration", "long"), "invalid_duration"),
-    ("videoMeta missing", with_field("videoMeta", DELETE), "missing_duration"),
     ("posted in the future", both_times("2026-03-09T00:00:00.000Z"), "posted_in_future"),
     ("posted time garbage", both_times("last tuesday"), "invalid_posted_at"),
     ("posted time a bool", both_times(True), "invalid_posted_at"),
@@ -227,6 +249,81 @@ def test_bad_item_is_skipped_with_its_reason(fake, case, damage, reason):
     result = collect(fake)
     assert len(result.trends) == 3
     assert result.skipped == {reason: 1}, case
+
+
+def photo_post(item: dict[str, Any]) -> None:
+    item["isSlideshow"] = True
+    item.pop("videoMeta")
+
+
+def zero_length_photo_post(item: dict[str, Any]) -> None:
+    item["isSlideshow"] = True
+    item["videoMeta"]["duration"] = 0
+
+
+# (case, damage, what the kept trend holds, fields counted as unknown)
+INESSENTIAL_GAPS = [
+    (
+        "photo post without videoMeta",
+        photo_post,
+        {"content_kind": "photo", "duration_s": None},
+        ["duration_s"],
+    ),
+    (
+        "photo post of length 0",
+        zero_length_photo_post,
+        {"content_kind": "photo", "duration_s": None},
+        ["duration_s"],
+    ),
+    (
+        "videoMeta missing",
+        with_field("videoMeta", DELETE),
+        {"content_kind": "video", "duration_s": None},
+        ["duration_s"],
+    ),
+    ("likes missing", with_field("diggCount", DELETE), {"likes": None, "comments": 120}, ["likes"]),
+    (
+        "comments missing",
+        with_field("commentCount", DELETE),
+        {"comments": None, "likes": 5_000},
+        ["comments"],
+    ),
+    ("shares missing", with_field("shareCount", DELETE), {"shares": None}, ["shares"]),
+    (
+        "no counts but plays",
+        lambda item: [item.pop(key) for key in ("diggCount", "commentCount", "shareCount")],
+        {"likes": None, "comments": None, "shares": None},
+        ["comments", "likes", "shares"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "damage", "expected", "unknown"), INESSENTIAL_GAPS, ids=[case for case, *_ in INESSENTIAL_GAPS]
+)
+def test_tiktok_item_missing_an_inessential_field_is_kept_with_it_unknown_and_counted(
+    fake, case, damage, expected, unknown
+):
+    gap = make_tiktok_item("7388888888888888888", views=99_000_000)
+    damage(gap)
+    fake.items = [*good_items(3), gap]
+    result = collect(fake)
+    assert len(result.trends) == 4 and result.skipped == {}, case
+    kept = next(t for t in result.trends if t.external_id == "7388888888888888888")
+    assert {name: getattr(kept, name) for name in expected} == expected
+    assert result.unknown_fields == dict.fromkeys(unknown, 1)
+    assert result.kept_with_unknown_fields == 1
+
+
+def test_unknown_fields_are_counted_only_for_the_trends_kept(fake):
+    complete = good_items(3)
+    without_likes = [make_tiktok_item(f"74{i:017d}") for i in range(3)]
+    for item in without_likes:
+        del item["diggCount"]
+    fake.items = [*complete, *without_likes]
+    result = collect(fake, max_items=4, page_size=100)
+    assert len(result.trends) == 4
+    assert result.unknown_fields == {"likes": 1} and result.kept_with_unknown_fields == 1
 
 
 def test_non_object_rows_and_duplicates_are_counted(fake):

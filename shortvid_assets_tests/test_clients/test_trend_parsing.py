@@ -10,15 +10,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shortvid_assets.domain.apify import lookup
+from shortvid_assets.domain.apify import lookup, normalize_tiktok_items
 from shortvid_assets.domain.youtube import (
     InvalidItem,
+    NormalizedItems,
     extract_hashtags,
+    normalize_videos,
     parse_count,
     parse_iso8601_duration,
     parse_timestamp,
     search_video_ids,
 )
+from shortvid_assets_tests.fakes.apify import make_tiktok_item
+from shortvid_assets_tests.fakes.youtube import make_video
+
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -107,3 +113,40 @@ def test_lookup_reads_nested_and_flattened_paths():
     assert lookup({"a": {"b": 1}}, "a.b") == 1
     assert lookup({"a.b": 2}, "a.b") == 2
     assert lookup({"a": "x"}, "a.b") is None
+
+
+def _youtube_pages():
+    hidden = make_video("yt-hidden", likes=None)
+    return normalize_videos, [
+        [make_video("yt-a"), hidden, "junk"],
+        [make_video("yt-a"), make_video("yt-b", comments=None)],
+    ]
+
+
+def _tiktok_pages():
+    hidden = make_tiktok_item("73-hidden")
+    del hidden["diggCount"]
+    no_comments = make_tiktok_item("73-b")
+    del no_comments["commentCount"]
+    return normalize_tiktok_items, [
+        [make_tiktok_item("73-a"), hidden, "junk"],
+        [make_tiktok_item("73-a"), no_comments],
+    ]
+
+
+@pytest.mark.parametrize("pages", [_youtube_pages, _tiktok_pages], ids=["youtube", "tiktok"])
+def test_both_platforms_share_one_normalizing_loop_that_counts_skips_duplicates_and_unknown_fields(pages):
+    normalize, raw_pages = pages()
+    seen: set[str] = set()
+    total = NormalizedItems()
+    for raw in raw_pages:
+        page = normalize(raw, collected_at=NOW, seen=seen)
+        assert isinstance(page, NormalizedItems)
+        total.extend(page)
+    assert len(total.trends) == 3
+    assert total.skipped == {"not_an_object": 1, "duplicate": 1}
+    unknown, lacking = total.unknown_field_counts()
+    assert unknown == {"likes": 1, "comments": 1} and lacking == 2
+    # Counted over the trends a client keeps, not over everything it read.
+    first_two = total.trends[:2]
+    assert total.unknown_field_counts(first_two) == ({"likes": 1}, 1)

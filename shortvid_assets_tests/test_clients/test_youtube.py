@@ -2,7 +2,7 @@
 
 The real client runs over HTTP against a local fake YouTube Data API: pagination, quota metering and
 error bodies as Google sends them. Each bad-input case asserts its outcome: the item skipped with its
-reason counted, the request retried then answered, the run failed with the API's own message, or the run
+reason counted, a hidden count kept as unknown (None, never 0) and counted, a live broadcast kept as live, the request retried then answered, the run failed with the API's own message, or the run
 stopped at the quota. The API key must never show in an exception, a log line or a URL.
 """
 
@@ -77,7 +77,8 @@ def test_collects_top_shorts_with_every_trend_field(fake):
     assert [t.external_id for t in result.trends][:1] == ["abcDEF12345"]  # most viewed first
     trend = result.trends[0]
     assert trend.platform == "youtube"
-    assert (trend.views, trend.likes, trend.comments, trend.shares) == (5_987_654, 4321, 99, 0)
+    # The Data API never exposes shares: unknown, not 0.
+    assert (trend.views, trend.likes, trend.comments, trend.shares) == (5_987_654, 4321, 99, None)
     assert trend.duration_s == 42.0
     assert trend.creator_name == "Hack Lab" and trend.creator_id == "UCfakechannel000000000001"
     assert trend.hashtags == ["lifehacks", "tips", "lifehack", "shorts", "diy"]
@@ -170,7 +171,8 @@ BAD_ITEMS = [
     ("statistics missing", corrupt("statistics", DELETE), "missing_statistics"),
     ("contentDetails missing", corrupt("contentDetails", DELETE), "missing_content_details"),
     ("duration missing", corrupt("contentDetails.duration", DELETE), "missing_duration"),
-    ("duration zero (live)", corrupt("contentDetails.duration", "P0D"), "zero_duration"),
+    ("duration zero, not a broadcast", corrupt("contentDetails.duration", "P0D"), "zero_duration"),
+    ("upcoming broadcast", corrupt("snippet.liveBroadcastContent", "upcoming"), "upcoming_broadcast"),
     ("duration garbage", corrupt("contentDetails.duration", "about a minute"), "invalid_duration"),
     ("duration a number", corrupt("contentDetails.duration", 30), "invalid_duration"),
     ("duration huge", corrupt("contentDetails.duration", "P40D"), "absurd_duration"),
@@ -202,11 +204,36 @@ def test_bad_item_is_skipped_with_its_reason(fake, case, damage, reason):
     assert result.stop_reason == "no_more_results"
 
 
-def test_hidden_likes_and_disabled_comments_count_as_zero(fake):
-    fake.add(make_video("hidden00001", likes=None, comments=None, published_at=IN_WINDOW))
+@pytest.mark.parametrize(
+    ("likes", "comments", "unknown"),
+    [
+        (None, 10, {"likes": 1}),
+        (100, None, {"comments": 1}),
+        (None, None, {"comments": 1, "likes": 1}),
+        (0, 0, {}),  # a real zero stays a zero
+    ],
+    ids=["likes hidden", "comments disabled", "both", "real zeros"],
+)
+def test_hidden_likes_and_disabled_comments_are_kept_as_unknown_and_counted(fake, likes, comments, unknown):
+    fake.add_many(2, start=IN_WINDOW)
+    fake.add(make_video("hidden00001", likes=likes, comments=comments, published_at=IN_WINDOW))
     result = collect(fake)
-    assert [(t.likes, t.comments) for t in result.trends] == [(0, 0)]
+    kept = {t.external_id: t for t in result.trends}
+    assert (kept["hidden00001"].likes, kept["hidden00001"].comments) == (likes, comments)
     assert result.skipped == {}
+    assert result.unknown_fields == unknown
+    assert result.kept_with_unknown_fields == (1 if unknown else 0)
+
+
+def test_a_live_broadcast_is_kept_as_live_without_a_duration(fake):
+    fake.add_many(2, start=IN_WINDOW)
+    fake.add(make_video("livestream1", live_broadcast="live", views=7_000, published_at=IN_WINDOW))
+    result = collect(fake)
+    assert result.skipped == {}
+    live = {t.external_id: t for t in result.trends}["livestream1"]
+    assert (live.content_kind, live.duration_s) == ("live", None)
+    assert {t.content_kind for t in result.trends if t.external_id != "livestream1"} == {"video"}
+    assert result.unknown_fields == {}  # a live broadcast's length is not missing: it has none yet
 
 
 def test_posting_time_within_clock_skew_is_kept(fake):
