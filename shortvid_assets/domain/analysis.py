@@ -15,6 +15,14 @@ before it; a video seen on several days counts once, with its latest counts (ded
 days). Velocity (ANLYS-3) is engagement per hour since posted at that latest observation; where a
 video has an earlier snapshot, `recent_velocity` is the engagement gained per hour between its last
 two snapshots, which shows what is accelerating now rather than over the video's lifetime.
+
+Unknown values. A count the platform did not send (hidden likes, comments turned off, YouTube's
+shares) is null (pandas `Int64` <NA>), never 0; a live broadcast has `content_kind="live"` and no
+duration. Velocity uses the engagement that is known (see `known_engagement`); duration statistics
+(histogram buckets, recommended duration, pattern averages) use only known durations, with live
+broadcasts and unknown durations in buckets of their own; top performers are ranked among trends
+with a known velocity and duration, the ones a video can be modelled on. Tables written before these
+columns existed are read with defaults (`conform_trends`).
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ TREND_COLUMNS = list(Trend.model_fields)
 KEY = ["platform", "external_id"]
 SNAPSHOT_KEY = [*KEY, "collected_at"]
 COUNT_COLUMNS = ["views", "likes", "comments", "shares"]
+ENGAGEMENT_COLUMNS = ["likes", "comments", "shares"]
+# Columns added after the first Parquet files were written, and what their absence meant then.
+COLUMN_DEFAULTS = {"content_kind": "video"}
+LIVE_BUCKET, UNKNOWN_BUCKET = "live", "unknown"
 MIN_HOURS = 0.1  # ANLYS-3: velocity's floor on hours since posted
 DEFAULT_WINDOW_HOURS = 24.0
 TOP_HASHTAGS = 15
@@ -69,11 +81,26 @@ DURATION_LABELS = ["0-15s", "15-30s", "30-45s", "45-60s", "60s+"]
 
 
 def trends_frame(trends: Iterable[Trend]) -> pd.DataFrame:
-    """Trends as a DataFrame with one column per TREND-3 field (UTC timestamps)."""
+    """Trends as a DataFrame with one column per TREND-3 field (UTC timestamps, unknown counts null)."""
     frame = pd.DataFrame([trend.model_dump() for trend in trends], columns=TREND_COLUMNS)
     for column in ("posted_at", "collected_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
+    return conform_trends(frame)
+
+
+def conform_trends(frame: pd.DataFrame) -> pd.DataFrame:
+    """A trends or snapshots table in the current schema, whatever version of it was stored.
+
+    Columns added since older files were written get the value their absence meant (`COLUMN_DEFAULTS`);
+    counts become nullable integers (`Int64`, null = unknown) and durations floats (NaN = unknown).
+    """
+    out = frame.copy()
+    for column, default in COLUMN_DEFAULTS.items():
+        out[column] = out[column].fillna(default) if column in out.columns else default
+    for column in COUNT_COLUMNS:
+        out[column] = out[column].astype("Int64")
+    out["duration_s"] = out["duration_s"].astype("float64")
+    return out
 
 
 def deduplicate_trends(frame: pd.DataFrame) -> pd.DataFrame:
@@ -86,11 +113,12 @@ def merge_snapshots(previous: pd.DataFrame | None, collected: pd.DataFrame) -> p
     """A day's snapshots with a new collection merged in: one row per (platform, external id, collected_at).
 
     Rows of the new collection replace earlier rows with the same key and time (a re-run of the
-    same collection is idempotent); everything else is kept, ordered by time.
+    same collection is idempotent); everything else is kept, ordered by time. A previous table in an
+    older schema is conformed first.
     """
-    frames = [f for f in (previous, collected) if f is not None and not f.empty]
+    frames = [conform_trends(f) for f in (previous, collected) if f is not None and not f.empty]
     if not frames:
-        return collected.iloc[0:0].copy()
+        return conform_trends(collected.iloc[0:0])
     merged = pd.concat(frames, ignore_index=True)
     merged = merged.drop_duplicates(subset=SNAPSHOT_KEY, keep="last")
     return merged.sort_values([*KEY, "collected_at"], kind="stable").reset_index(drop=True)
@@ -112,7 +140,7 @@ def duplicate_keys(frame: pd.DataFrame) -> int:
 
 
 def negative_counts(frame: pd.DataFrame) -> dict[str, int]:
-    """Rows with a negative count, per count column (only columns that have some)."""
+    """Rows with a negative count, per count column (only columns that have some); unknown (null) is not negative."""
     negatives = {column: int((frame[column] < 0).sum()) for column in COUNT_COLUMNS}
     return {column: n for column, n in negatives.items() if n}
 
@@ -181,25 +209,42 @@ def collection_window(day: date, now: datetime, lookback_hours: float) -> tuple[
 # --- enrichment --------------------------------------------------------------------------------------
 
 
+def _engagement_parts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Likes, comments and shares as floats, NaN where unknown."""
+    return frame[ENGAGEMENT_COLUMNS].astype("Int64").astype("float64")
+
+
+def known_engagement(frame: pd.DataFrame) -> pd.Series:
+    """likes + comments + shares, summing only the parts the platform reported; NaN when none of them is.
+
+    A hidden like count does not zero a video's engagement: its comments and shares still count. Nor
+    is it counted as 0 likes: the sum is what is known, and a video with no known part has no value.
+    """
+    return _engagement_parts(frame).sum(axis=1, min_count=1)
+
+
 def engagement_velocity(frame: pd.DataFrame) -> pd.Series:
-    """(likes + comments + shares) / hours since posted, hours floored at 0.1 (ANLYS-3)."""
+    """Known engagement (`known_engagement`) / hours since posted, hours floored at 0.1 (ANLYS-3).
+
+    Null only when likes, comments and shares are all unknown.
+    """
     hours = (frame["collected_at"] - frame["posted_at"]).dt.total_seconds() / 3600.0
-    engagement = frame["likes"] + frame["comments"] + frame["shares"]
-    return engagement / hours.clip(lower=MIN_HOURS)
+    return known_engagement(frame) / hours.clip(lower=MIN_HOURS)
 
 
 def recent_velocities(snapshots: pd.DataFrame) -> pd.DataFrame:
     """Per (platform, external id, collected_at): engagement gained per hour since the video's previous snapshot.
 
-    NaN for a video's first snapshot; a recount that lowers the counts gives 0, not a negative rate.
+    The gain sums the parts known in both snapshots (likes hidden since the last one leave comments and
+    shares); NaN for a video's first snapshot or when no part is known in both. A recount that lowers
+    the counts gives 0, not a negative rate.
     """
     ordered = snapshots.sort_values([*KEY, "collected_at"], kind="stable")
-    engagement = ordered["likes"] + ordered["comments"] + ordered["shares"]
-    grouped = pd.DataFrame(
-        {"engagement": engagement, "collected_at": ordered["collected_at"]}, index=ordered.index
-    ).groupby([ordered["platform"], ordered["external_id"]], sort=False)
-    gained = engagement - grouped["engagement"].shift(1)
-    hours = (ordered["collected_at"] - grouped["collected_at"].shift(1)).dt.total_seconds() / 3600.0
+    keys = [ordered["platform"], ordered["external_id"]]
+    parts = _engagement_parts(ordered)
+    gained = (parts - parts.groupby(keys, sort=False).shift(1)).sum(axis=1, min_count=1)
+    previous_at = ordered["collected_at"].groupby(keys, sort=False).shift(1)
+    hours = (ordered["collected_at"] - previous_at).dt.total_seconds() / 3600.0
     rate = gained.clip(lower=0) / hours.clip(lower=MIN_HOURS)
     return pd.DataFrame(
         {
@@ -273,6 +318,7 @@ def window_trends(snapshots: pd.DataFrame, window: AnalysisWindow) -> pd.DataFra
 
     Raises ValueError when nothing was collected in the window.
     """
+    snapshots = conform_trends(snapshots)
     upto_end = snapshots[snapshots["collected_at"] <= window.end].drop_duplicates(SNAPSHOT_KEY, keep="last")
     in_window = upto_end[upto_end["collected_at"] > window.start]
     if in_window.empty:
@@ -289,8 +335,11 @@ def window_trends(snapshots: pd.DataFrame, window: AnalysisWindow) -> pd.DataFra
 # --- the report --------------------------------------------------------------------------------------
 
 
-def _duration_bucket(seconds: pd.Series) -> pd.Series:
-    return pd.cut(seconds, bins=DURATION_BINS, labels=DURATION_LABELS, right=False).astype(str)
+def _duration_bucket(frame: pd.DataFrame) -> pd.Series:
+    """Each row's duration bucket; live broadcasts and unknown durations in buckets of their own."""
+    buckets = pd.cut(frame["duration_s"], bins=DURATION_BINS, labels=DURATION_LABELS, right=False)
+    buckets = buckets.astype(object).where(frame["duration_s"].notna(), UNKNOWN_BUCKET)
+    return buckets.where(frame["content_kind"] != "live", LIVE_BUCKET).astype(str)
 
 
 def _format_of(style: str, avg_duration: float) -> str:
@@ -299,8 +348,13 @@ def _format_of(style: str, avg_duration: float) -> str:
 
 
 def top_performers_of(data: pd.DataFrame, top_n: int = 10) -> pd.DataFrame:
-    """The best fifth by velocity (at least `top_n` rows), fastest first; ties broken by key for stability."""
-    ranked = data.sort_values(["velocity", *KEY], ascending=[False, True, True], kind="stable")
+    """The best fifth by velocity (at least `top_n` rows), fastest first; ties broken by key for stability.
+
+    Ranked are the rows a video can be modelled on: a known velocity and a known duration (no live
+    broadcast, no item whose counts or length the platform withheld).
+    """
+    rankable = data[data["velocity"].notna() & data["duration_s"].notna()]
+    ranked = rankable.sort_values(["velocity", *KEY], ascending=[False, True, True], kind="stable")
     return ranked.head(max(top_n, len(ranked) // 5))
 
 
@@ -358,6 +412,11 @@ def report_from_window(
 ) -> TrendReport:
     """The trend report (ANLYS-5) from a window's enriched trends (`window_trends`, styles applied)."""
     top = top_performers_of(data, top_n)
+    if top.empty:
+        raise ValueError(
+            f"none of the {len(data)} trends in the window has a known engagement and duration to rank by; "
+            "collect again, or from a source that reports likes, comments or shares"
+        )
     patterns = _patterns(top)
     hooks = top["hook_type"].value_counts()
     dominant_hook = sorted(hooks.items(), key=lambda item: (-item[1], item[0]))[0][0]
@@ -378,8 +437,8 @@ def report_from_window(
         for row in top.head(top_n).itertuples()
     ]
     hours = data["posted_at"].dt.hour.value_counts().sort_index()
-    durations = _duration_bucket(data["duration_s"]).value_counts().sort_index()
-    by_style = data.groupby("style")["velocity"].median().sort_index()
+    durations = _duration_bucket(data).value_counts().sort_index()
+    by_style = data.groupby("style")["velocity"].median().dropna().sort_index()
     return TrendReport(
         date=day,
         window_start=window.start,
@@ -487,7 +546,7 @@ def style_inputs(frame: pd.DataFrame) -> list[Mapping[str, object]]:
             "title": str(row.title),
             "description": row.description[:300] if isinstance(row.description, str) else "",
             "hashtags": [str(t) for t in (row.hashtags if row.hashtags is not None else [])][:10],
-            "duration_s": float(row.duration_s),
+            "duration_s": None if pd.isna(row.duration_s) else float(row.duration_s),
             "sound_name": row.sound_name if isinstance(row.sound_name, str) else None,
         }
         for index, row in zip(frame.index, frame.itertuples(index=False), strict=True)

@@ -17,9 +17,15 @@ from shortvid_assets.domain.files import atomic_path
 def velocity_by_style_png(
     data: pd.DataFrame, path: Path, *, title: str = "Engagement velocity by style"
 ) -> Path:
-    """A horizontal box plot of velocity (log scale) per style, styles ordered by median; written atomically."""
+    """A horizontal box plot of velocity (log scale) per style, styles ordered by median; written atomically.
+
+    Rows whose velocity is unknown (no engagement count reported) are left out.
+    """
     if data.empty:
         raise ValueError("no trends to chart: the window holds no rows")
+    data = data[data["velocity"].notna()]
+    if data.empty:
+        raise ValueError("no trend in the window has a known velocity to chart")
     velocity = data["velocity"].clip(lower=MIN_HOURS / 10)  # log scale: no zeros
     medians = velocity.groupby(data["style"]).median().sort_values()
     groups = [velocity[data["style"] == style].to_numpy() for style in medians.index]

@@ -1,4 +1,8 @@
-"""Protects trend analysis: dedupe, velocity (ANLYS-3), classification and the report (ANLYS-2..5)."""
+"""Protects trend analysis: dedupe, velocity (ANLYS-3), classification and the report (ANLYS-2..5).
+
+Unknown values (a hidden count, a live broadcast's length) must stay unknown through the tables and the
+report: never read as 0, never skewing duration statistics.
+"""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -6,7 +10,7 @@ import pandas as pd
 import pytest
 
 from shortvid_assets.domain import analysis
-from shortvid_assets.domain.models import Trend
+from shortvid_assets.domain.models import Trend, TrendReport
 from shortvid_assets.domain.sample_trends import sample_trends
 
 DAY = date(2026, 11, 24)
@@ -27,6 +31,7 @@ def trend(
     description="",
     sound=None,
     tags=(),
+    kind="video",
 ):
     return Trend(
         platform=platform,
@@ -39,6 +44,7 @@ def trend(
         comments=comments,
         shares=shares,
         duration_s=duration,
+        content_kind=kind,
         creator_name="c",
         creator_id="c1",
         sound_name=sound,
@@ -200,9 +206,7 @@ def test_a_partition_collected_days_late_still_reads_its_own_days(days_late):
     window = analysis.analysis_window(DAY, 24, anchor=anchor)
     days = analysis.window_days(DAY, window)
     assert days[-1] == DAY and date(2026, 11, 23) in days
-    late = analysis.trends_frame(
-        [trend("x", hours_ago=5, collected=anchor)]
-    )
+    late = analysis.trends_frame([trend("x", hours_ago=5, collected=anchor)])
     assert len(analysis.window_trends(late, window)) == 1
 
 
@@ -323,3 +327,90 @@ def test_style_inputs_carry_what_a_classifier_needs_keyed_by_index():
     (item,) = analysis.style_inputs(frame)
     assert item["id"] == "7" and item["title"] == "Hi" and len(item["description"]) == 300
     assert item["hashtags"] == ["x"] and item["sound_name"] is None and item["duration_s"] == 20.0
+
+
+# --- unknown counts and live broadcasts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("likes", "comments", "shares", "velocity"),
+    [
+        (None, 10, 10, 5.0),  # hidden likes: the known parts still count
+        (100, None, None, 25.0),  # comments off, shares not exposed
+        (None, None, None, None),  # nothing known: no velocity, not 0
+    ],
+)
+def test_velocity_sums_only_the_known_engagement_and_is_unknown_when_none_is_known(
+    likes, comments, shares, velocity
+):
+    frame = analysis.trends_frame([trend(likes=likes, comments=comments, shares=shares, hours_ago=4)])
+    result = analysis.engagement_velocity(frame).iloc[0]
+    assert pd.isna(result) if velocity is None else result == pytest.approx(velocity)
+
+
+def test_unknown_counts_stay_null_in_the_trends_table_and_its_parquet_file(tmp_path):
+    frame = analysis.trends_frame([trend("a", likes=None, comments=0, shares=None), trend("b")])
+    assert {str(frame[c].dtype) for c in analysis.COUNT_COLUMNS} == {"Int64"}
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    stored = analysis.conform_trends(pd.read_parquet(tmp_path / "t.parquet")).set_index("external_id")
+    assert pd.isna(stored.loc["a", "likes"]) and pd.isna(stored.loc["a", "shares"])
+    assert stored.loc["a", "comments"] == 0 and stored.loc["b", "likes"] == 100
+    assert analysis.negative_counts(stored) == {}  # unknown is not negative
+
+
+def test_parquet_files_from_before_unknown_values_read_with_defaults(tmp_path):
+    old = analysis.trends_frame([trend("x", likes=10, collected=END - timedelta(hours=6))])
+    old = old.drop(columns=["content_kind"]).astype({c: "int64" for c in analysis.COUNT_COLUMNS})
+    old.to_parquet(tmp_path / "old.parquet", index=False)
+    new = analysis.trends_frame(
+        [trend("x", likes=None, comments=20, shares=5), trend("live", kind="live", duration=None)]
+    )
+
+    merged = analysis.merge_snapshots(pd.read_parquet(tmp_path / "old.parquet"), new)
+    assert merged.groupby("external_id")["content_kind"].agg(list).to_dict() == {
+        "live": ["live"],
+        "x": ["video", "video"],  # the old snapshot reads as what it was: a video
+    }
+    data = analysis.window_trends(merged, analysis.analysis_window(DAY, 24))
+    assert set(data["external_id"]) == {"x", "live"}
+    # Recent velocity uses only the parts known in both snapshots: comments 10 -> 20, shares 5 -> 5 in 6 h.
+    assert data.set_index("external_id").loc["x", "recent_velocity"] == pytest.approx(10 / 6)
+
+
+def test_live_broadcasts_and_unknown_durations_stay_out_of_duration_statistics():
+    videos = [trend(f"v{i}", duration=20.0, likes=100 + i) for i in range(12)]
+    # Live broadcasts engage fastest of all; a photo post has no length.
+    live = [trend(f"l{i}", kind="live", duration=None, likes=10**6) for i in range(3)]
+    photo = trend("p", kind="photo", duration=None, likes=10**5)
+    report = analysis.build_trend_report(analysis.trends_frame(videos + live + [photo]), DAY)
+
+    assert report.trend_count == 16
+    assert report.duration_histogram == {"15-30s": 12, "live": 3, "unknown": 1}
+    assert report.recommended_duration_s == 20.0
+    assert all(p.avg_duration_s == 20.0 for p in report.patterns)
+    assert {p.external_id for p in report.top_performers} <= {f"v{i}" for i in range(12)}
+    assert report.top_performers[0].external_id == "v11"
+    assert analysis.report_consistency_problems(report, analysis.trends_frame(videos + live + [photo])) == []
+
+
+def test_a_report_with_unknown_counts_keeps_them_out_of_rankings_and_survives_json():
+    known = [trend(f"k{i}", likes=100 + i, comments=None, shares=None) for i in range(11)]
+    unknown = [trend(f"u{i}", likes=None, comments=None, shares=None, description="vlog") for i in range(3)]
+    frame = analysis.trends_frame(known + unknown)
+    report = analysis.build_trend_report(frame, DAY)
+    assert report.trend_count == 14
+    assert not {p.external_id for p in report.top_performers} & {f"u{i}" for i in range(3)}
+    assert report.counts_by_style["montage"] == 3 and "montage" not in report.velocity_by_style
+    assert TrendReport.model_validate_json(report.model_dump_json()) == report
+
+
+def test_a_window_where_nothing_can_be_ranked_says_why():
+    frame = analysis.trends_frame([trend("u", likes=None, comments=None, shares=None)])
+    with pytest.raises(ValueError, match="known engagement and duration"):
+        analysis.build_trend_report(frame, DAY)
+
+
+def test_style_inputs_send_an_unknown_duration_as_null():
+    frame = analysis.trends_frame([trend("l", kind="live", duration=None)])
+    (item,) = analysis.style_inputs(frame)
+    assert item["duration_s"] is None
