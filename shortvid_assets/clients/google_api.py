@@ -132,7 +132,9 @@ def _detail(response: httpx.Response) -> ErrorDetail:
         detail = google_error(body)
     except Exception:  # a malformed error body must not hide the status code
         detail = ErrorDetail()
-    return ErrorDetail(message=clean_api_message(detail.message) if detail.message else None, reason=detail.reason)
+    return ErrorDetail(
+        message=clean_api_message(detail.message) if detail.message else None, reason=detail.reason
+    )
 
 
 def is_scope_error(status: int, detail: ErrorDetail, headers: httpx.Headers) -> bool:
@@ -170,7 +172,9 @@ class GoogleApiSession:
         self.sleep = sleep
         self.ledger = ledger or QuotaLedger()
         self.waits: list[float] = []
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s), transport=transport, follow_redirects=False)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout_s), transport=transport, follow_redirects=False
+        )
 
     def __repr__(self) -> str:
         return f"GoogleApiSession(service={self.service!r})"
@@ -189,7 +193,9 @@ class GoogleApiSession:
             self.sleep(wait)
         return wait
 
-    def error(self, text: str, *, method: str, path: str, kind: type[ApiError] = ApiError, **facts: Any) -> ApiError:
+    def error(
+        self, text: str, *, method: str, path: str, kind: type[ApiError] = ApiError, **facts: Any
+    ) -> ApiError:
         return kind(self.redact(f"{self.service} {method} {path} failed: {text}"), service=self.service,
                     method=method, path=path, **facts)  # fmt: skip
 
@@ -210,7 +216,11 @@ class GoogleApiSession:
         path = httpx.URL(url).path
         for auth_try in (0, 1):
             token = self.credentials.access_token()
-            request_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
+            request_headers = {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                **(headers or {}),
+            }
             self.ledger.charge(api_method, cost)
             try:
                 response = self._client.request(
@@ -228,13 +238,17 @@ class GoogleApiSession:
             message = f": {detail.message}" if detail.message else ""
             failure = self.redact(f"HTTP {status}{reason}{message}")
             if status == 401 and auth_try == 0:
-                log.info("%s %s %s: access token rejected (401); refreshing it once", self.service, method, path)
+                log.info(
+                    "%s %s %s: access token rejected (401); refreshing it once", self.service, method, path
+                )
                 self.credentials.invalidate(token)
                 continue
             facts = {"status_code": status, "reason": detail.reason, "api_message": detail.message}
             if status == 429 or status >= 500 or (status == 403 and detail.reason in RETRYABLE_403_REASONS):
                 raise TransientFailure(
-                    failure, status_code=status, retry_after_s=parse_retry_after(response.headers.get("Retry-After"))
+                    failure,
+                    status_code=status,
+                    retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
                 )
             if detail.reason in QUOTA_REASONS:
                 raise self.error(f"{failure}. The daily quota resets at midnight Pacific Time.",

@@ -114,16 +114,21 @@ class _TokenEndpoint:
     def post(self, form: dict[str, str]) -> dict[str, Any]:
         grant = form.get("grant_type", "?")
         attempt = 0
-        with httpx.Client(timeout=self._timeout_s, transport=self._transport, follow_redirects=False) as client:
+        with httpx.Client(
+            timeout=self._timeout_s, transport=self._transport, follow_redirects=False
+        ) as client:
             while True:
                 self.requests += 1
                 retry_wait: float | None = None
                 try:
-                    response = client.post(
-                        self.token_url, data=form, headers={"Accept": "application/json"}
-                    )
+                    response = client.post(self.token_url, data=form, headers={"Accept": "application/json"})
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
-                    failure, status, error, retry = f"connection failed ({type(exc).__name__})", None, None, True
+                    failure, status, error, retry = (
+                        f"connection failed ({type(exc).__name__})",
+                        None,
+                        None,
+                        True,
+                    )
                 else:
                     status = response.status_code
                     body = _json_or_none(response)
@@ -153,7 +158,9 @@ class _TokenEndpoint:
                         status_code=status,
                         retryable=retry,
                     )
-                wait = retry_wait if retry_wait is not None else min(MAX_BACKOFF_S, self._backoff_s * 2**attempt)
+                wait = (
+                    retry_wait if retry_wait is not None else min(MAX_BACKOFF_S, self._backoff_s * 2**attempt)
+                )
                 log.warning(
                     "Google token endpoint (%s) failed (%s); retry %d/%d in %.1f s",
                     grant,
@@ -331,7 +338,9 @@ def parse_authorization_response(pasted: str, *, expected_state: str | None) -> 
         raise ValueError("the pasted URL has no `code` parameter: paste the full redirected URL")
     state = query.get("state", [None])[0]
     if expected_state is not None and state != expected_state:
-        raise ValueError("the pasted URL's state does not match this login attempt: start `publish auth` again")
+        raise ValueError(
+            "the pasted URL's state does not match this login attempt: start `publish auth` again"
+        )
     return code
 
 
@@ -427,7 +436,9 @@ class LoopbackReceiver:
                 self.wfile.write(page)
 
         self._server = HTTPServer((self._host, self._port), _Handler)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -103,11 +103,15 @@ class PublishingPlatform(Protocol):
         """Open an upload session; nothing of the file is sent yet."""
         ...
 
-    def upload(self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None) -> PublishedVideo:
+    def upload(
+        self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None
+    ) -> PublishedVideo:
         """Send the file of a session opened just now, from its first byte."""
         ...
 
-    def resume(self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None) -> PublishedVideo:
+    def resume(
+        self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None
+    ) -> PublishedVideo:
         """Continue a persisted session from what the platform has, or return the video if it completed."""
         ...
 

@@ -170,7 +170,9 @@ class YouTubePublisher:
         sleep: Sleep = time.sleep,
     ) -> None:
         if chunk_size <= 0 or chunk_size % CHUNK_UNIT:
-            raise ValueError(f"chunk_size must be a positive multiple of 256 KiB ({CHUNK_UNIT}), got {chunk_size}")
+            raise ValueError(
+                f"chunk_size must be a positive multiple of 256 KiB ({CHUNK_UNIT}), got {chunk_size}"
+            )
         self.api_base_url = api_base_url.rstrip("/")
         self.upload_base_url = upload_base_url.rstrip("/")
         self.analytics_base_url = analytics_base_url.rstrip("/")
@@ -232,7 +234,9 @@ class YouTubePublisher:
         )
         location = response.headers.get("Location")
         if not location:
-            raise ValueError("videos.insert (resumable) answered without a Location header: no session to upload to")
+            raise ValueError(
+                "videos.insert (resumable) answered without a Location header: no session to upload to"
+            )
         session = UploadSession(
             platform=self.platform,
             session_uri=location,
@@ -242,7 +246,12 @@ class YouTubePublisher:
             started_at=self._clock(),
             cost=self._cost(mark),
         )
-        log.info("YouTube upload session %s opened for %d bytes (%s)", _session_label(location), size, metadata.marker)
+        log.info(
+            "YouTube upload session %s opened for %d bytes (%s)",
+            _session_label(location),
+            size,
+            metadata.marker,
+        )
         return session
 
     def publish(
@@ -259,11 +268,15 @@ class YouTubePublisher:
         on_session(session)
         return self.upload(session, path, on_progress=on_progress)
 
-    def upload(self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None) -> PublishedVideo:
+    def upload(
+        self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None
+    ) -> PublishedVideo:
         """Send the file of a fresh session from byte 0, chunk by chunk."""
         return self._transfer(session, Path(path), on_progress, ask_first=False)
 
-    def resume(self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None) -> PublishedVideo:
+    def resume(
+        self, session: UploadSession, path: Path, *, on_progress: ProgressCallback | None = None
+    ) -> PublishedVideo:
         """Continue a persisted session from what the server holds; a completed session returns its video."""
         return self._transfer(session, Path(path), on_progress, ask_first=True)
 
@@ -292,7 +305,9 @@ class YouTubePublisher:
                         file.seek(offset)
                         chunk = file.read(min(self.chunk_size, total - offset))
                         bytes_sent += len(chunk)
-                        response = self._put(session, chunk, f"bytes {offset}-{offset + len(chunk) - 1}/{total}")
+                        response = self._put(
+                            session, chunk, f"bytes {offset}-{offset + len(chunk) - 1}/{total}"
+                        )
                 except TransientFailure as exc:
                     failures += 1
                     if failures > self.max_retries:
@@ -393,7 +408,9 @@ class YouTubePublisher:
             params = {"part": "snippet,status", "playlistId": playlist, "maxResults": MAX_IDS_PER_CALL}
             if page_token:
                 params["pageToken"] = page_token
-            body = self._call("GET", f"{self.api_base_url}/playlistItems", "playlistItems.list", params=params)
+            body = self._call(
+                "GET", f"{self.api_base_url}/playlistItems", "playlistItems.list", params=params
+            )
             items = body.get("items") or []
             for item in items:
                 scanned += 1
@@ -420,14 +437,18 @@ class YouTubePublisher:
 
     # --- thumbnails and statistics -----------------------------------------------------------------------
 
-    def set_thumbnail(self, video_id: str, image_path: Path, *, content_type: str | None = None) -> ThumbnailResult:
+    def set_thumbnail(
+        self, video_id: str, image_path: Path, *, content_type: str | None = None
+    ) -> ThumbnailResult:
         """Set a video's custom thumbnail (JPEG or PNG; the channel must be allowed custom thumbnails)."""
         image_path = Path(image_path)
         data = image_path.read_bytes()
         if not data:
             raise ValueError(f"thumbnail {image_path} is empty")
         if len(data) > MAX_THUMBNAIL_BYTES:
-            raise ValueError(f"thumbnail {image_path} has {len(data)} bytes, over YouTube's {MAX_THUMBNAIL_BYTES}")
+            raise ValueError(
+                f"thumbnail {image_path} has {len(data)} bytes, over YouTube's {MAX_THUMBNAIL_BYTES}"
+            )
         content_type = content_type or mimetypes.guess_type(image_path.name)[0] or "application/octet-stream"
         mark = self.ledger.mark()
         body = self._call("POST", f"{self.upload_base_url}/thumbnails/set", "thumbnails.set",
@@ -486,7 +507,9 @@ class YouTubePublisher:
         return AnalyticsReport(available=True, start_date=start_date, end_date=end_date, rows=rows,
                                cost=self._cost(mark))  # fmt: skip
 
-    def _unavailable(self, reason: str, start_date: date, end_date: date, mark: tuple[int, Any]) -> AnalyticsReport:
+    def _unavailable(
+        self, reason: str, start_date: date, end_date: date, mark: tuple[int, Any]
+    ) -> AnalyticsReport:
         log.info("YouTube Analytics not available: %s", reason)
         return AnalyticsReport(available=False, reason=reason, start_date=start_date, end_date=end_date,
                                cost=self._cost(mark))  # fmt: skip
@@ -509,7 +532,11 @@ class YouTubePublisher:
                                   params=params)  # fmt: skip
             except ApiError as exc:
                 # engagedViews is newer than the other metrics; where a report refuses it, ask without it.
-                if self._engaged_views and exc.status_code == 400 and "engagedViews" in (exc.api_message or ""):
+                if (
+                    self._engaged_views
+                    and exc.status_code == 400
+                    and "engagedViews" in (exc.api_message or "")
+                ):
                     log.info("YouTube Analytics refuses engagedViews here; asking without it")
                     self._engaged_views = False
                     continue

@@ -68,14 +68,18 @@ class UploadMetadata(BaseModel):
     def _within_limits(self) -> UploadMetadata:
         problems = []
         if len(self.description.encode()) > DESCRIPTION_MAX_BYTES:
-            problems.append(f"description is {len(self.description.encode())} bytes, over {DESCRIPTION_MAX_BYTES}")
+            problems.append(
+                f"description is {len(self.description.encode())} bytes, over {DESCRIPTION_MAX_BYTES}"
+            )
         if tags_length(self.tags) > TAGS_MAX_CHARS:
             problems.append(f"tags take {tags_length(self.tags)} characters, over {TAGS_MAX_CHARS}")
         if any(_ANGLE.search(tag) for tag in self.tags):
             problems.append("tags must not contain '<' or '>'")
         if self.publish_at is not None:
             if self.privacy_status != "private":
-                problems.append("publish_at needs privacy_status 'private' (YouTube makes it public at that time)")
+                problems.append(
+                    "publish_at needs privacy_status 'private' (YouTube makes it public at that time)"
+                )
             if self.publish_at.tzinfo is None:
                 problems.append("publish_at must be timezone-aware")
         if self.marker not in self.description:
@@ -134,13 +138,17 @@ def build_upload_metadata(
             "private until YouTube publishes it"
         )
     marker = publication_marker(sha256)
-    hashtags = list(dict.fromkeys(tag.strip().lstrip("#").lower() for tag in [*plan.hashtags, *theme_hashtags]))
+    hashtags = list(
+        dict.fromkeys(tag.strip().lstrip("#").lower() for tag in [*plan.hashtags, *theme_hashtags])
+    )
     hashtags = [tag for tag in hashtags if tag and not _ANGLE.search(tag)]
     title = _truncate_chars(_clean(plan.title).replace("\n", " "), TITLE_MAX_CHARS)
 
     tail_parts = [" ".join(f"#{tag}" for tag in hashtags)]
     if credits:
-        tail_parts.append("Credits:\n" + "\n".join(f"- {_clean(credit)}" for credit in dict.fromkeys(credits)))
+        tail_parts.append(
+            "Credits:\n" + "\n".join(f"- {_clean(credit)}" for credit in dict.fromkeys(credits))
+        )
     if voice_generated or visuals_generated:
         what = " and ".join(w for w, on in (("voice", voice_generated), ("visuals", visuals_generated)) if on)
         tail_parts.append(f"Made with AI-generated {what}.")
@@ -149,7 +157,9 @@ def build_upload_metadata(
     head = "\n\n".join(part for part in (_clean(plan.description), _clean(plan.voiceover_script)) if part)
     room = DESCRIPTION_MAX_BYTES - len(tail.encode()) - 2
     if room <= 0:  # so many credits that nothing else fits: keep the marker, cut the credits
-        description = _truncate_bytes(tail[: -len(marker)], DESCRIPTION_MAX_BYTES - len(marker) - 2) + "\n\n" + marker
+        description = (
+            _truncate_bytes(tail[: -len(marker)], DESCRIPTION_MAX_BYTES - len(marker) - 2) + "\n\n" + marker
+        )
     else:
         description = f"{_truncate_bytes(head, room)}\n\n{tail}" if head else tail
 
@@ -242,7 +252,9 @@ class PerformanceReport(BaseModel):
     unmatched_video_ids: list[str] = Field(default_factory=list)
 
     def best_for(self, theme: str) -> ThemeWinners:
-        return self.themes.get(theme) or ThemeWinners(theme=theme, videos=0, best_hook_pattern=None, best_style=None)
+        return self.themes.get(theme) or ThemeWinners(
+            theme=theme, videos=0, best_hook_pattern=None, best_style=None
+        )
 
 
 def views_per_day(snapshots: Sequence[StatsSnapshot], published_on: date) -> tuple[float, int]:
@@ -306,7 +318,9 @@ def performance_report(
     growth_rank = _percentile_ranks(growth) if growth else {}
     retention_rank = _percentile_ranks(retention) if retention else {}
     scores = {
-        video_id: mean([growth_rank[video_id], *([retention_rank[video_id]] if video_id in retention_rank else [])])
+        video_id: mean(
+            [growth_rank[video_id], *([retention_rank[video_id]] if video_id in retention_rank else [])]
+        )
         for video_id in growth
     }
     ordered_ids = sorted(scores, key=lambda v: (-scores[v], -growth[v], v))

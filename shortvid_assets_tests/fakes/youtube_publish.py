@@ -34,7 +34,11 @@ SCOPE_ANALYTICS = "https://www.googleapis.com/auth/yt-analytics.readonly"
 CHUNK_UNIT = 256 * 1024
 CHANNEL_ID = "UCfakeOwnChannel000000001"
 UPLOADS_PLAYLIST = "UUfakeOwnChannel000000001"
-QUOTA_COSTS = {"videos.insert": ("videos.insert", 1), "thumbnails.set": ("default", 50), "list": ("default", 1)}
+QUOTA_COSTS = {
+    "videos.insert": ("videos.insert", 1),
+    "thumbnails.set": ("default", 50),
+    "list": ("default", 1),
+}
 UPLOAD_LIMIT_MESSAGE = "The user has exceeded the number of videos they may upload."
 
 
@@ -43,7 +47,9 @@ def quota_exceeded() -> Response:
 
 
 def upload_limit_exceeded(status: int = 400) -> Response:
-    return Response(status, google_error(status, UPLOAD_LIMIT_MESSAGE, "uploadLimitExceeded", "youtube.video"))
+    return Response(
+        status, google_error(status, UPLOAD_LIMIT_MESSAGE, "uploadLimitExceeded", "youtube.video")
+    )
 
 
 def server_error(status: int = 503) -> Response:
@@ -61,9 +67,20 @@ def insufficient_scope() -> Response:
         "error": {
             "code": 403,
             "message": "Request had insufficient authentication scopes.",
-            "errors": [{"message": "Insufficient Permission", "domain": "global", "reason": "insufficientPermissions"}],
+            "errors": [
+                {
+                    "message": "Insufficient Permission",
+                    "domain": "global",
+                    "reason": "insufficientPermissions",
+                }
+            ],
             "status": "PERMISSION_DENIED",
-            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}],
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                }
+            ],
         }
     }
     return Response(403, body, headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
@@ -167,7 +184,9 @@ class FakeGooglePublishing(FakeServer):
                     "status": {"privacyStatus": privacy, "uploadStatus": "processed"}}  # fmt: skip
         self.videos[video_id] = OwnVideo(resource, b"", views, likes, comments, analytics or {})
 
-    def grant_code(self, code: str, *, redirect_uri: str, scopes: tuple[str, ...], code_challenge: str | None) -> None:
+    def grant_code(
+        self, code: str, *, redirect_uri: str, scopes: tuple[str, ...], code_challenge: str | None
+    ) -> None:
         """Make `code` a valid authorization code, as if the user consented on Google's page."""
         self.auth_codes[code] = {"redirect_uri": redirect_uri, "scopes": scopes, "challenge": code_challenge}
 
@@ -178,10 +197,18 @@ class FakeGooglePublishing(FakeServer):
         return self.calls("POST", "/token")
 
     def chunk_puts(self) -> list[Request]:
-        return [r for r in self.calls("PUT", "/upload/youtube/v3/videos") if not r.headers.get("content-range", "").startswith("bytes */")]
+        return [
+            r
+            for r in self.calls("PUT", "/upload/youtube/v3/videos")
+            if not r.headers.get("content-range", "").startswith("bytes */")
+        ]
 
     def status_queries(self) -> list[Request]:
-        return [r for r in self.calls("PUT", "/upload/youtube/v3/videos") if r.headers.get("content-range", "").startswith("bytes */")]
+        return [
+            r
+            for r in self.calls("PUT", "/upload/youtube/v3/videos")
+            if r.headers.get("content-range", "").startswith("bytes */")
+        ]
 
     # --- helpers -----------------------------------------------------------------------------------------
 
@@ -207,7 +234,9 @@ class FakeGooglePublishing(FakeServer):
         return None
 
     def _new_token(self, scopes: tuple[str, ...]) -> dict[str, Any]:
-        token = f"ya29.fake-access-{next(self._ids):04d}-{hashlib.sha1(repr(scopes).encode()).hexdigest()[:8]}"
+        token = (
+            f"ya29.fake-access-{next(self._ids):04d}-{hashlib.sha1(repr(scopes).encode()).hexdigest()[:8]}"
+        )
         self.access_tokens[token] = scopes
         self.issued_tokens.append(token)
         body: dict[str, Any] = {"access_token": token, "expires_in": self.expires_in, "token_type": "Bearer"}
@@ -227,7 +256,9 @@ class FakeGooglePublishing(FakeServer):
         if grant == "refresh_token":
             scopes = self.refresh_tokens.get(form.get("refresh_token", ""))
             if scopes is None:
-                return Response(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+                return Response(
+                    400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+                )
             return Response(200, self._new_token(scopes))
         if grant == "authorization_code":
             grant_info = self.auth_codes.pop(form.get("code", ""), None)
@@ -235,13 +266,19 @@ class FakeGooglePublishing(FakeServer):
                 return Response(400, {"error": "invalid_grant", "error_description": "Bad Request"})
             if grant_info["challenge"]:
                 verifier = form.get("code_verifier", "")
-                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                digest = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                )
                 if digest != grant_info["challenge"]:
-                    return Response(400, {"error": "invalid_grant", "error_description": "Invalid code verifier."})
+                    return Response(
+                        400, {"error": "invalid_grant", "error_description": "Invalid code verifier."}
+                    )
             refresh = f"1//fake-refresh-{next(self._ids):04d}"
             self.refresh_tokens[refresh] = grant_info["scopes"]
             return Response(200, self._new_token(grant_info["scopes"]) | {"refresh_token": refresh})
-        return Response(400, {"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"})
+        return Response(
+            400, {"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"}
+        )
 
     def _start_upload(self, request: Request, match: re.Match[str]) -> Response:
         if denied := self._auth(request, SCOPE_UPLOAD):
@@ -264,11 +301,26 @@ class FakeGooglePublishing(FakeServer):
         snippet, status = resource.get("snippet") or {}, resource.get("status") or {}
         title, description = snippet.get("title", ""), snippet.get("description", "")
         if not title or len(title) > 100 or re.search("[<>]", title):
-            return Response(400, google_error(400, "The request metadata specifies an invalid video title.", "invalidTitle"))
+            return Response(
+                400,
+                google_error(400, "The request metadata specifies an invalid video title.", "invalidTitle"),
+            )
         if len(description.encode()) > 5000 or re.search("[<>]", description):
-            return Response(400, google_error(400, "The request metadata specifies an invalid video description.", "invalidDescription"))
+            return Response(
+                400,
+                google_error(
+                    400, "The request metadata specifies an invalid video description.", "invalidDescription"
+                ),
+            )
         if "publishAt" in status and status.get("privacyStatus") != "private":
-            return Response(400, google_error(400, "The request metadata specifies an invalid scheduled publishing time.", "invalidPublishAt"))
+            return Response(
+                400,
+                google_error(
+                    400,
+                    "The request metadata specifies an invalid scheduled publishing time.",
+                    "invalidPublishAt",
+                ),
+            )
         upload_id = f"ADPycdu{next(self._ids):06d}fakeUploadId"
         self.sessions[upload_id] = UploadSessionState(upload_id, resource, total, content_type)
         location = f"{self.url}/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status&upload_id={upload_id}"
@@ -303,11 +355,20 @@ class FakeGooglePublishing(FakeServer):
         first, last = int(found.group(1)), int(found.group(2))
         body = request.body
         if last - first + 1 != len(body):
-            return Response(400, google_error(400, "Content-Range does not match the body length", "badContent"))
+            return Response(
+                400, google_error(400, "Content-Range does not match the body length", "badContent")
+            )
         if first != len(session.data):
-            return Response(400, google_error(400, f"chunk starts at {first}, the server holds {len(session.data)} bytes", "badContent"))
+            return Response(
+                400,
+                google_error(
+                    400, f"chunk starts at {first}, the server holds {len(session.data)} bytes", "badContent"
+                ),
+            )
         if last + 1 < session.total and len(body) % CHUNK_UNIT:
-            return Response(400, google_error(400, "non-final chunks must be a multiple of 256 KiB", "badContent"))
+            return Response(
+                400, google_error(400, "non-final chunks must be a multiple of 256 KiB", "badContent")
+            )
         session.puts += 1
         if self.chunk_faults:
             fault = self.chunk_faults.pop(0)
@@ -331,13 +392,22 @@ class FakeGooglePublishing(FakeServer):
             return denied
         video_id = request.query.get("videoId", "")
         if video_id not in self.videos:
-            return Response(404, google_error(404, "The video that you are trying to update cannot be found.", "videoNotFound"))
+            return Response(
+                404,
+                google_error(
+                    404, "The video that you are trying to update cannot be found.", "videoNotFound"
+                ),
+            )
         if not request.headers.get("content-type", "").startswith("image/") or not request.body:
-            return Response(400, google_error(400, "The image content type is not supported.", "invalidImage"))
+            return Response(
+                400, google_error(400, "The image content type is not supported.", "invalidImage")
+            )
         self.thumbnails[video_id] = request.body
         base = f"https://i.ytimg.com/vi/{video_id}"
         sizes = {"default": (120, 90), "medium": (320, 180), "high": (480, 360)}
-        item = {name: {"url": f"{base}/{name}.jpg", "width": w, "height": h} for name, (w, h) in sizes.items()}
+        item = {
+            name: {"url": f"{base}/{name}.jpg", "width": w, "height": h} for name, (w, h) in sizes.items()
+        }
         return Response(200, {"kind": "youtube#thumbnailSetResponse", "etag": "thumb", "items": [item]})
 
     def _channels(self, request: Request, match: re.Match[str]) -> Response:
@@ -347,14 +417,28 @@ class FakeGooglePublishing(FakeServer):
             return Response(400, google_error(400, "No filter selected.", "missingRequiredParameter"))
         item = {"kind": "youtube#channel", "id": CHANNEL_ID,
                 "contentDetails": {"relatedPlaylists": {"likes": "", "uploads": UPLOADS_PLAYLIST}}}  # fmt: skip
-        return Response(200, {"kind": "youtube#channelListResponse", "pageInfo": {"totalResults": 1, "resultsPerPage": 5}, "items": [item]})
+        return Response(
+            200,
+            {
+                "kind": "youtube#channelListResponse",
+                "pageInfo": {"totalResults": 1, "resultsPerPage": 5},
+                "items": [item],
+            },
+        )
 
     def _playlist_items(self, request: Request, match: re.Match[str]) -> Response:
         if (denied := self._auth(request, SCOPE_READONLY)) or (denied := self._charge("list")):
             return denied
         q = request.query
         if q.get("playlistId") != UPLOADS_PLAYLIST:
-            return Response(404, google_error(404, "The playlist identified with the request's playlistId parameter cannot be found.", "playlistNotFound"))
+            return Response(
+                404,
+                google_error(
+                    404,
+                    "The playlist identified with the request's playlistId parameter cannot be found.",
+                    "playlistNotFound",
+                ),
+            )
         size = int(q.get("maxResults", "5"))
         offset = int(q["pageToken"][len("PT") :]) if q.get("pageToken") else 0
         newest_first = list(reversed(self.videos.values()))
@@ -381,7 +465,9 @@ class FakeGooglePublishing(FakeServer):
             return denied
         ids = [i for i in request.query.get("id", "").split(",") if i]
         if len(ids) > 50:
-            return Response(400, google_error(400, "The request specifies an invalid filter parameter.", "invalidFilters"))
+            return Response(
+                400, google_error(400, "The request specifies an invalid filter parameter.", "invalidFilters")
+            )
         items = []
         for video_id in ids:
             if video_id not in self.videos:
@@ -404,13 +490,29 @@ class FakeGooglePublishing(FakeServer):
             return Response(400, google_error(400, "Required: ids, startDate, endDate", "required", "global"))
         metrics = q.get("metrics", "").split(",")
         if self.reject_engaged_views and "engagedViews" in metrics:
-            return Response(400, google_error(400, "Unknown identifier (engagedViews) given in field parameters.metrics.", "badRequest", "global"))
+            return Response(
+                400,
+                google_error(
+                    400,
+                    "Unknown identifier (engagedViews) given in field parameters.metrics.",
+                    "badRequest",
+                    "global",
+                ),
+            )
         if q.get("dimensions") != "video" or not q.get("filters", "").startswith("video=="):
             return Response(400, google_error(400, "The query is not supported.", "badRequest", "global"))
         ids = q["filters"][len("video==") :].split(",")
         if len(ids) > int(q.get("maxResults", "0")) or len(ids) > 200:
-            return Response(400, google_error(400, "maxResults must be at most 200 for this report.", "badRequest", "global"))
-        types = {"views": "INTEGER", "engagedViews": "INTEGER", "averageViewDuration": "INTEGER", "averageViewPercentage": "FLOAT"}
+            return Response(
+                400,
+                google_error(400, "maxResults must be at most 200 for this report.", "badRequest", "global"),
+            )
+        types = {
+            "views": "INTEGER",
+            "engagedViews": "INTEGER",
+            "averageViewDuration": "INTEGER",
+            "averageViewPercentage": "FLOAT",
+        }
         headers = [{"name": "video", "columnType": "DIMENSION", "dataType": "STRING"}]
         headers += [{"name": m, "columnType": "METRIC", "dataType": types.get(m, "FLOAT")} for m in metrics]
         rows = [[video_id, *(self.videos[video_id].analytics.get(m, 0) for m in metrics)]

@@ -23,7 +23,12 @@ from shortvid_assets.clients.google_oauth import (
     parse_authorization_response,
     publish_scopes,
 )
-from shortvid_assets_tests.fakes.youtube_publish import SCOPE_READONLY, SCOPE_UPLOAD, FakeGooglePublishing, server_error
+from shortvid_assets_tests.fakes.youtube_publish import (
+    SCOPE_READONLY,
+    SCOPE_UPLOAD,
+    FakeGooglePublishing,
+    server_error,
+)
 
 CLIENT_ID = "1234-fake.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-fake-client-secret-0123"
@@ -41,7 +46,9 @@ class Clock:
 
 @pytest.fixture
 def fake():
-    with FakeGooglePublishing(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN) as server:
+    with FakeGooglePublishing(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN
+    ) as server:
         yield server
 
 
@@ -187,7 +194,9 @@ def test_exchange_code_returns_a_refresh_token_that_then_works(fake):
 
 
 def test_exchange_code_with_a_wrong_verifier_fails_once(fake):
-    fake.grant_code("4/0code", redirect_uri="http://127.0.0.1:9/", scopes=(SCOPE_UPLOAD,), code_challenge="x" * 43)
+    fake.grant_code(
+        "4/0code", redirect_uri="http://127.0.0.1:9/", scopes=(SCOPE_UPLOAD,), code_challenge="x" * 43
+    )
     with pytest.raises(OAuthError) as caught:
         exchange_code(CLIENT_ID, CLIENT_SECRET, "4/0code", redirect_uri="http://127.0.0.1:9/",
                       code_verifier="wrong", token_url=fake.token_url)  # fmt: skip

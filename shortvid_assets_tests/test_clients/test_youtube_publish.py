@@ -62,7 +62,9 @@ class Crash(Exception):
 
 @pytest.fixture
 def fake():
-    with FakeGooglePublishing(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN) as server:
+    with FakeGooglePublishing(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN
+    ) as server:
         yield server
 
 
@@ -73,7 +75,9 @@ def video(tmp_path):
     return path
 
 
-def make_publisher(fake: FakeGooglePublishing, sleeper: Sleeper | None = None, **kwargs: Any) -> YouTubePublisher:
+def make_publisher(
+    fake: FakeGooglePublishing, sleeper: Sleeper | None = None, **kwargs: Any
+) -> YouTubePublisher:
     creds = GoogleOAuthCredentials(CLIENT_ID, CLIENT_SECRET, kwargs.pop("refresh_token", REFRESH_TOKEN),
                                    token_url=fake.token_url, clock=lambda: NOW, sleep=Sleeper())  # fmt: skip
     options: dict[str, Any] = {"chunk_size": CHUNK_UNIT, "timeout_s": 5.0, "max_retries": 3} | kwargs
@@ -114,7 +118,9 @@ def test_chunked_upload_assembles_the_exact_bytes(fake, video):
         assert isinstance(publisher, PublishingPlatform)
         session = publisher.start(metadata(), size=SIZE)
         assert fake.chunk_puts() == []  # the session exists before any byte is sent
-        result = publisher.upload(session, video, on_progress=lambda done, total: progress.append((done, total)))
+        result = publisher.upload(
+            session, video, on_progress=lambda done, total: progress.append((done, total))
+        )
 
     assert fake.videos[result.video_id].content == video.read_bytes()
     assert (result.platform, result.url) == ("youtube", f"https://www.youtube.com/shorts/{result.video_id}")
@@ -160,7 +166,9 @@ def test_session_start_follows_the_resumable_protocol(fake, video):
 def test_publish_hands_over_the_session_before_the_first_byte(fake, video):
     seen: list[tuple[UploadSession, int]] = []
     with make_publisher(fake) as publisher:
-        result = publisher.publish(metadata(), video, on_session=lambda s: seen.append((s, len(fake.chunk_puts()))))
+        result = publisher.publish(
+            metadata(), video, on_session=lambda s: seen.append((s, len(fake.chunk_puts())))
+        )
     assert len(seen) == 1 and seen[0][1] == 0
     assert fake.videos[result.video_id].content == video.read_bytes()
 
@@ -242,7 +250,9 @@ def test_quota_and_upload_limit_are_not_retried(fake, video, fault, error):
 
 
 def test_rate_limit_is_retried(fake, video):
-    rate_limited = Response(403, google_error(403, "Rate limit exceeded.", "rateLimitExceeded", "youtube.quota"))
+    rate_limited = Response(
+        403, google_error(403, "Rate limit exceeded.", "rateLimitExceeded", "youtube.quota")
+    )
     fake.fail("POST", "/upload/youtube/v3/videos", rate_limited)
     with make_publisher(fake) as publisher:
         session = publisher.start(metadata(), size=SIZE)
