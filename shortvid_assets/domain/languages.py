@@ -23,10 +23,11 @@ class Language:
 
     code: str  # primary BCP 47 subtag
     name: str  # in English, for prompts and messages
-    espeak_voice: str  # the offline voice (a language name in the espeakng-loader wheel's data)
+    espeak_voice: str  # the offline voice: a voice name espeak_SetVoiceByName accepts in the wheel's data
     spaced: bool  # words are separated by spaces (False: Japanese, Chinese, Thai)
     # Offline voice pace at its default rate: words per second when spaced, else characters per second.
-    # Measured with the template writer's own sentences (eSpeak NG 1.52 from espeakng-loader 0.2.4).
+    # Measured on the template writer's sentences at 165 words/min (espeakng-loader 0.2.4); eSpeak reads
+    # Japanese kanji and Korean slowly, so their budgets are small.
     units_per_s: float
     region_voices: tuple[tuple[str, str], ...] = ()  # (region or script subtag, eSpeak voice)
     rtl: bool = False
@@ -35,16 +36,16 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.code: lang
     for lang in (
-        Language("en", "English", "en-us", True, 2.6, (("gb", "en-gb"), ("uk", "en-gb"))),
+        Language("en", "English", "en-us", True, 2.6, (("gb", "en"), ("uk", "en"))),
         Language("es", "Spanish", "es", True, 2.6, (("419", "es-419"), ("mx", "es-419"), ("us", "es-419"))),
-        Language("pt", "Portuguese", "pt", True, 2.5, (("br", "pt-br"),)),
-        Language("de", "German", "de", True, 2.2),
-        Language("fr", "French", "fr-fr", True, 2.6, (("be", "fr-be"), ("ch", "fr-ch"))),
-        Language("ja", "Japanese", "ja", False, 4.0),
-        Language("ko", "Korean", "ko", True, 2.0),
-        Language("zh", "Chinese (Simplified)", "cmn", False, 3.6),
+        Language("pt", "Portuguese", "pt", True, 2.6, (("br", "pt-br"),)),
+        Language("de", "German", "de", True, 2.3),
+        Language("fr", "French", "fr", True, 3.0, (("be", "fr-be"), ("ch", "fr-ch"))),
+        Language("ja", "Japanese", "ja", False, 2.2),
+        Language("ko", "Korean", "ko", True, 1.5),
+        Language("zh", "Chinese (Simplified)", "cmn", False, 3.2),
         Language("ar", "Arabic", "ar", True, 1.8, rtl=True),
-        Language("hi", "Hindi", "hi", True, 2.6),
+        Language("hi", "Hindi", "hi", True, 2.7),
     )
 }
 # Subtags that name a script or region a language's templates do not cover.
@@ -91,12 +92,12 @@ def language_of(tag: str) -> Language:
     return LANGUAGES[normalize_language(tag).split("-")[0]]
 
 
-def espeak_voice_for(tag: str, available: list[str] | None = None) -> str:
-    """The eSpeak NG voice for a language tag: a region variant when the wheel has one, else the language's."""
+def espeak_voice_for(tag: str) -> str:
+    """The eSpeak NG voice for a language tag: its region's variant when the table has one, else the language's."""
     lang = language_of(tag)
     subtags = [part.lower() for part in normalize_language(tag).split("-")[1:]]
     for subtag, voice in lang.region_voices:
-        if subtag in subtags and (available is None or voice in available):
+        if subtag in subtags:
             return voice
     return lang.espeak_voice
 

@@ -329,9 +329,7 @@ def voice_for_language(language: str, voice: str = DEFAULT_VOICE) -> str:
     """The eSpeak NG voice to speak `language` with: `voice` when it speaks that language, else the language's."""
     if voice and voice_speaks(voice, language):
         return voice
-    with _LOCK:
-        available = list(_engine().voices)
-    return espeak_voice_for(language, available)
+    return espeak_voice_for(language)
 
 
 def synthesize_offline(

@@ -3,12 +3,21 @@
 It follows the report exactly as the OpenAI writer must (SCRIPT-4): the same `plan_brief`
 decides style, hook type, target duration (`prompts.plan_target_duration`, the one duration
 rule) and which of the report's hashtags the plan uses, so `alignment_problems` finds nothing.
+
+Every viewer-facing line is written in the theme's language from that language's templates
+(`TEMPLATES`); a language without templates is refused. The voiceover keeps as many talking
+points as the language's speaking pace fits in the duration, and `shorten_plan` drops more when
+the spoken voice still runs over.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
+from dataclasses import dataclass
 
+from shortvid_assets.domain.languages import UnsupportedLanguageError, language_of
 from shortvid_assets.domain.models import (
     MAX_HASHTAGS,
     MAX_SCENE_S,
@@ -52,17 +61,176 @@ def scene_durations(total_s: float) -> list[float]:
     return durations
 
 
+@dataclass(frozen=True)
+class Templates:
+    """One language's lines; `{p}` is the product, `{t}` the tagline, `{a}` the audience, `{n}` a count."""
+
+    hooks: dict[str, str]
+    cta: str
+    made_for: str
+    full_stop: str = "."
+    title: str = "{p}: {t}"
+
+
+TEMPLATES: dict[str, Templates] = {
+    "en": Templates(
+        hooks={
+            "question": "Want {t_lower}?",
+            "number": "{n} reasons to try {p}",
+            "pov": "POV: you just found {p}",
+            "how-to": "How to upgrade your day with {p}",
+            "bold-claim": "{p} changes everything",
+            "statement": "Meet {p}.",
+        },
+        cta="Tap the link to get yours today.",
+        made_for="{t}. Made for {a}.",
+    ),
+    "es": Templates(
+        hooks={
+            "question": "¿Ya conoces {p}?",
+            "number": "{n} razones para probar {p}",
+            "pov": "POV: acabas de descubrir {p}",
+            "how-to": "Cómo mejorar tu día con {p}",
+            "bold-claim": "{p} lo cambia todo",
+            "statement": "Te presentamos {p}.",
+        },
+        cta="Toca el enlace y consigue el tuyo hoy.",
+        made_for="{t}. Pensado para {a}.",
+    ),
+    "pt": Templates(
+        hooks={
+            "question": "Já conhece {p}?",
+            "number": "{n} motivos para experimentar {p}",
+            "pov": "POV: você acabou de descobrir {p}",
+            "how-to": "Como melhorar o seu dia com {p}",
+            "bold-claim": "{p} muda tudo",
+            "statement": "Conheça {p}.",
+        },
+        cta="Toque no link e garanta o seu hoje.",
+        made_for="{t}. Feito para {a}.",
+    ),
+    "de": Templates(
+        hooks={
+            "question": "Kennst du schon {p}?",
+            "number": "{n} Gründe für {p}",
+            "pov": "POV: Du hast gerade {p} entdeckt",
+            "how-to": "So wird dein Tag besser mit {p}",
+            "bold-claim": "{p} verändert alles",
+            "statement": "Das ist {p}.",
+        },
+        cta="Tippe auf den Link und hol dir deins.",
+        made_for="{t}. Gemacht für {a}.",
+    ),
+    "fr": Templates(
+        hooks={
+            "question": "Tu connais {p} ?",
+            "number": "{n} raisons d'essayer {p}",
+            "pov": "POV : tu viens de découvrir {p}",
+            "how-to": "Comment améliorer ta journée avec {p}",
+            "bold-claim": "{p} change tout",
+            "statement": "Voici {p}.",
+        },
+        cta="Touche le lien pour avoir le tien dès aujourd'hui.",
+        made_for="{t}. Pensé pour {a}.",
+    ),
+    "ja": Templates(
+        hooks={
+            "question": "{p}、もう試した？",
+            "number": "{p}を試すべき{n}つの理由",
+            "pov": "POV：{p}に出会った瞬間",
+            "how-to": "{p}で毎日をアップグレードする方法",
+            "bold-claim": "{p}がすべてを変える",
+            "statement": "{p}、登場。",
+        },
+        cta="リンクから今すぐチェック。",
+        made_for="{t}。{a}のために。",
+        full_stop="。",
+        title="{p}：{t}",
+    ),
+    "ko": Templates(
+        hooks={
+            "question": "{p}, 아직 안 써 보셨나요?",
+            "number": "{p}, 써야 하는 이유 {n}가지",
+            "pov": "POV: 방금 {p} 발견",
+            "how-to": "하루를 바꾸는 방법: {p}",
+            "bold-claim": "{p}, 모든 것을 바꿉니다",
+            "statement": "소개합니다, {p}.",
+        },
+        cta="지금 링크를 눌러 확인하세요.",
+        made_for="{t}. 대상: {a}.",
+    ),
+    "zh": Templates(
+        hooks={
+            "question": "你试过{p}吗？",
+            "number": "选择{p}的{n}个理由",
+            "pov": "POV：你刚刚发现了{p}",
+            "how-to": "如何用{p}升级你的每一天",
+            "bold-claim": "{p}改变一切",
+            "statement": "认识一下{p}。",
+        },
+        cta="点击链接，马上拥有。",
+        made_for="{t}。专为{a}打造。",
+        full_stop="。",
+        title="{p}：{t}",
+    ),
+    "ar": Templates(
+        hooks={
+            "question": "هل جربت {p}؟",
+            "number": "{n} أسباب لتجربة {p}",
+            "pov": "POV: اكتشفت {p} للتو",
+            "how-to": "كيف تجعل يومك أفضل مع {p}",
+            "bold-claim": "{p} يغير كل شيء",
+            "statement": "تعرّف على {p}.",
+        },
+        cta="اضغط على الرابط واحصل عليه اليوم.",
+        made_for="{t}. مصمم من أجل {a}.",
+    ),
+    "hi": Templates(
+        hooks={
+            "question": "क्या आपने {p} आज़माया है?",
+            "number": "{p} आज़माने की {n} वजहें",
+            "pov": "POV: आपने अभी-अभी {p} खोजा",
+            "how-to": "{p} के साथ अपना दिन बेहतर कैसे बनाएं",
+            "bold-claim": "{p} सब कुछ बदल देता है",
+            "statement": "मिलिए {p} से।",
+        },
+        cta="लिंक पर टैप करें और आज ही पाएं।",
+        made_for="{t}। {a} के लिए बनाया गया।",
+        full_stop="।",
+    ),
+}
+# Sentence-final punctuation in the supported scripts (a talking point ending in one keeps it).
+_SENTENCE_END = ".!?…。！？؟।"
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?…。！？؟।])\s*")
+
+
+def templates_for(language: str) -> Templates:
+    """The template writer's lines for a language tag, or UnsupportedLanguageError naming the supported ones."""
+    try:
+        code = language_of(language).code
+    except UnsupportedLanguageError as exc:
+        raise UnsupportedLanguageError(f"the template writer cannot write {language!r}: {exc}") from None
+    if code not in TEMPLATES:  # a language added to the table before its templates
+        raise UnsupportedLanguageError(
+            f"the template writer has no templates for {language!r}; it writes {', '.join(TEMPLATES)}"
+        )
+    return TEMPLATES[code]
+
+
+def _fill(template: str, theme: Theme) -> str:
+    tagline = theme.tagline.strip().rstrip(".!。！")
+    lowered = tagline[0].lower() + tagline[1:] if tagline else tagline
+    return template.format(
+        p=theme.product_name.strip(),
+        t=tagline,
+        t_lower=lowered,
+        a=theme.audience.strip(),
+        n=len(theme.talking_points),
+    )
+
+
 def hook_text(hook_type: HookType, theme: Theme) -> str:
-    tagline = theme.tagline.rstrip(".!")
-    lowered = tagline[0].lower() + tagline[1:]
-    return {
-        "question": f"Want {lowered}?",
-        "number": f"{len(theme.talking_points)} reasons to try {theme.product_name}",
-        "pov": f"POV: you just found {theme.product_name}",
-        "how-to": f"How to upgrade your day with {theme.product_name}",
-        "bold-claim": f"{theme.product_name} changes everything",
-        "statement": f"Meet {theme.product_name}.",
-    }[hook_type]
+    return _fill(templates_for(theme.language).hooks[hook_type], theme)
 
 
 def _clean_tag(tag: str) -> str:
@@ -91,24 +259,77 @@ def _clean_tag(tag: str) -> str:
     return tag.strip().lower().lstrip("#").replace(" ", "")
 
 
-def _sentence(text: str) -> str:
-    text = text.strip().rstrip(".")
-    return text[0].upper() + text[1:] + "."
+def _sentence(text: str, full_stop: str = ".") -> str:
+    """A line as a spoken sentence: capitalised where the script has case, ending in punctuation."""
+    text = text.strip().rstrip(".。।")
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(tuple(_SENTENCE_END)) else text + full_stop
+
+
+def speech_units(text: str, language: str = "en") -> int:
+    """How much there is to say: words, or letters in a script written without spaces (Japanese, Chinese)."""
+    if language_of(language).spaced:
+        return len(text.split())
+    return sum(1 for c in text if unicodedata.category(c)[0] in "LN")
+
+
+def estimated_speech_s(text: str, language: str = "en") -> float:
+    """Seconds the offline voice takes to say `text` at its default pace, from the language's measured pace."""
+    return speech_units(text, language) / language_of(language).units_per_s
 
 
 def voiceover_script(hook: str, theme: Theme, cta: str, duration_s: float) -> str:
-    """Hook, tagline and as many talking points as fit the duration at a natural pace."""
-    budget = int(duration_s * WORDS_PER_SECOND)
-    parts = [hook if hook.endswith(("?", ".", "!")) else hook + ".", _sentence(theme.tagline)]
+    """Hook, tagline and as many talking points as fit the duration at the language's natural pace."""
+    language = theme.language
+    stop = templates_for(language).full_stop
+    pace = language_of(language).units_per_s
+    if language_of(language).code == "en":
+        pace = WORDS_PER_SECOND
+    budget = duration_s * pace
+    parts = [hook if hook.endswith(tuple(_SENTENCE_END)) else hook + stop, _sentence(theme.tagline, stop)]
     closing = cta
-    used = sum(len(p.split()) for p in [*parts, closing])
+    used = sum(speech_units(p, language) for p in [*parts, closing])
     for point in theme.talking_points:
-        sentence = _sentence(point)
-        if used + len(sentence.split()) > budget:
+        sentence = _sentence(point, stop)
+        if used + speech_units(sentence, language) > budget:
             break
         parts.append(sentence)
-        used += len(sentence.split())
-    return " ".join([*parts, closing])
+        used += speech_units(sentence, language)
+    joiner = "" if not language_of(language).spaced else " "
+    return joiner.join([*parts, closing])
+
+
+def _sentences(script: str) -> list[str]:
+    return [part for part in _SENTENCE_SPLIT.split(script.strip()) if part.strip()]
+
+
+def shorten_plan(plan: VideoPlan, overrun_s: float, *, speech_s: float | None = None) -> VideoPlan:
+    """The plan with talking points dropped from the end of its voiceover until `overrun_s` less is spoken.
+
+    The hook (first sentence) and the call to action (last) always stay; the tagline (second) goes
+    only after every talking point. `speech_s` is how long the current voiceover lasts when spoken
+    (it gives the pace); without it the language's estimated pace is used. A plan with nothing left
+    to drop is returned unchanged.
+    """
+    if overrun_s <= 0:
+        return plan
+    sentences = _sentences(plan.voiceover_script)
+    if len(sentences) <= 2:
+        return plan
+    language = plan.language
+    units = [max(1, speech_units(s, language)) for s in sentences]
+    pace = (
+        sum(units) / speech_s if speech_s and speech_s > 0 else language_of(language).units_per_s
+    )  # units per second
+    hook, body, cta = sentences[0], sentences[1:-1], sentences[-1]
+    body_units = units[1:-1]
+    saved = 0.0
+    while body and saved < overrun_s:
+        body.pop()
+        saved += body_units.pop() / pace
+    joiner = " " if language_of(language).spaced else ""
+    script = joiner.join([hook, *body, cta])
+    return VideoPlan.model_validate({**plan.model_dump(), "voiceover_script": script})
 
 
 def write_template_plan(theme: Theme, report: TrendReport) -> VideoPlan:
@@ -117,7 +338,8 @@ def write_template_plan(theme: Theme, report: TrendReport) -> VideoPlan:
     duration = brief.target_duration_s
     durations = scene_durations(duration)
     hook = hook_text(brief.hook_type, theme)
-    cta = "Tap the link to get yours today."
+    templates = templates_for(theme.language)
+    cta = templates.cta
     transition = _TRANSITION_BY_STYLE[brief.style]
     trending_format = f"; trending format today: {brief.pattern.format}" if brief.pattern else ""
     beats = [hook, *theme.talking_points, theme.tagline]
@@ -132,8 +354,8 @@ def write_template_plan(theme: Theme, report: TrendReport) -> VideoPlan:
     ]
     cta_start = round(duration - durations[-1], 2)
     return VideoPlan(
-        title=f"{theme.product_name}: {theme.tagline}"[:100],
-        description=f"{theme.tagline}. Made for {theme.audience}.",
+        title=_fill(templates.title, theme)[:100],
+        description=_fill(templates.made_for, theme),
         master_visual_prompt=(
             f"{theme.style} vertical video, {theme.tone} mood, for {theme.audience}{trending_format}"
         ),
@@ -150,4 +372,5 @@ def write_template_plan(theme: Theme, report: TrendReport) -> VideoPlan:
         hashtags=plan_hashtags(theme, report, brief),
         style=brief.style,
         trend_pattern=brief.trend_pattern,
+        language=theme.language,
     )
