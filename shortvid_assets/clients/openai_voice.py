@@ -42,6 +42,7 @@ from shortvid_assets.domain.costs import (
 )
 from shortvid_assets.domain.files import atomic_path
 from shortvid_assets.domain.models import WordTiming
+from shortvid_assets.domain.text import has_no_space_script, mask_unspeakable, speakable_text, word_spans
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,14 @@ def pcm_to_wav(pcm: bytes, sample_rate: int = PCM_SAMPLE_RATE) -> bytes:
 # --- word timings ---
 
 
-def script_words(text: str) -> list[str]:
-    """The script's words as captions show them; punctuation-only tokens stay with the word before."""
+def script_words(text: str, language: str | None = None) -> list[str]:
+    """The script's words as captions show them (phrases in scripts without spaces); tokens with nothing
+    spoken in them (punctuation, emoji, URLs, hashtags) stay with the word before."""
     words: list[str] = []
-    for token in text.split():
-        if words and not _normalized(token):
-            words[-1] = f"{words[-1]} {token}"
+    for start, end in word_spans(text, language):
+        token = text[start:end]
+        if words and not _normalized(mask_unspeakable(token)):
+            words[-1] = f"{words[-1]} {token}" if text[start - 1 : start].isspace() else words[-1] + token
         else:
             words.append(token)
     return words
@@ -170,16 +173,65 @@ def _spread(words: list[str], start: float, end: float) -> list[WordTiming]:
     return timings
 
 
-def estimate_word_timings(text: str, duration_s: float) -> list[WordTiming]:
+def estimate_word_timings(text: str, duration_s: float, language: str | None = None) -> list[WordTiming]:
     """Word timings spread over the audio's duration in proportion to each word's characters."""
-    return _spread(script_words(text), 0.0, max(duration_s, 0.0))
+    return _spread(script_words(text, language), 0.0, max(duration_s, 0.0))
 
 
-def align_words(text: str, heard: list[WordTiming]) -> list[WordTiming]:
+def _align_by_characters(words: list[str], heard: list[WordTiming]) -> list[WordTiming]:
+    """Timings for words of a script without spaces: its characters matched to the heard characters.
+
+    A transcription cuts Japanese, Chinese or Thai into other chunks than the script's phrases, so
+    words are matched character by character; each heard chunk's time is shared by its characters.
+    """
+    script_chars: list[tuple[str, int]] = [(c, i) for i, word in enumerate(words) for c in _normalized(word)]
+    heard_chars: list[tuple[str, float, float]] = []
+    for item in heard:
+        chars = _normalized(item.word)
+        span = (item.end_s - item.start_s) / max(len(chars), 1)
+        heard_chars += [
+            (c, item.start_s + k * span, item.start_s + (k + 1) * span) for k, c in enumerate(chars)
+        ]
+    matcher = SequenceMatcher(
+        a=[c for c, _ in script_chars], b=[c for c, _, _ in heard_chars], autojunk=False
+    )
+    starts: list[float | None] = [None] * len(words)
+    ends: list[float | None] = [None] * len(words)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            index = script_chars[block.a + k][1]
+            _, t0, t1 = heard_chars[block.b + k]
+            starts[index] = t0 if starts[index] is None else min(starts[index], t0)  # type: ignore[type-var]
+            ends[index] = t1 if ends[index] is None else max(ends[index], t1)  # type: ignore[type-var]
+    timed: list[WordTiming] = []
+    index = 0
+    while index < len(words):
+        if starts[index] is not None:
+            start = max(starts[index], timed[-1].end_s if timed else 0.0)  # type: ignore[type-var]
+            timed.append(
+                WordTiming(
+                    word=words[index], start_s=round(start, 3), end_s=round(max(start, ends[index]), 3)
+                )
+            )  # type: ignore[type-var]
+            index += 1
+            continue
+        gap_end = index
+        while gap_end < len(words) and starts[gap_end] is None:
+            gap_end += 1
+        begin = timed[-1].end_s if timed else 0.0
+        finish = starts[gap_end] if gap_end < len(words) else heard[-1].end_s
+        timed.extend(_spread(words[index:gap_end], begin, max(begin, finish)))  # type: ignore[arg-type]
+        index = gap_end
+    return timed
+
+
+def align_words(text: str, heard: list[WordTiming], language: str | None = None) -> list[WordTiming]:
     """The script's words, each timed by the transcribed word it matches; unmatched words share the gaps."""
-    words = script_words(text)
+    words = script_words(text, language)
     if not heard:
         return []
+    if has_no_space_script(text):
+        return _align_by_characters(words, heard)
     matcher = SequenceMatcher(
         a=[_normalized(word) for word in words], b=[_normalized(item.word) for item in heard], autojunk=False
     )
@@ -218,6 +270,7 @@ class OpenAIVoice:
         instructions: str | None = None,
         speed: float | None = None,
         price_table: PriceTable | None = None,
+        language: str | None = None,
     ) -> None:
         if transcription_model is None and response_format not in ("wav", "pcm"):
             raise ValueError(
@@ -230,6 +283,7 @@ class OpenAIVoice:
         self.transcription_model = transcription_model
         self.instructions = instructions
         self.speed = speed
+        self.language = language  # BCP 47; tells the transcription what it hears
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self._api_key = api_key
@@ -244,11 +298,18 @@ class OpenAIVoice:
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIVoice(model={self.model!r}, voice={self.voice!r}, transcription={self.transcription_model!r})"
 
-    def synthesize(self, text: str, out_path: Path) -> VoiceResult:
-        """Speak `text` into `out_path` (written atomically) and return its word timings and costs."""
+    def synthesize(self, text: str, out_path: Path, *, language: str | None = None) -> VoiceResult:
+        """Speak `text` into `out_path` (written atomically) and return its word timings and costs.
+
+        Emoji, URLs and hashtags are not sent to be spoken; they stay in the word timings (with the word
+        before them) for captions. `language` (BCP 47, default the client's) goes to the transcription.
+        """
+        language = language or self.language
         text = " ".join(text.split())
         if not text:
             raise VoiceError("the voiceover script is empty; nothing to synthesize")
+        if not speakable_text(text):
+            raise VoiceError("the voiceover script has nothing to speak (only emoji, URLs or hashtags)")
         if len(text) > MAX_SPEECH_CHARS:
             raise VoiceError(
                 f"the voiceover script has {len(text)} characters, over the speech API's limit of "
@@ -258,7 +319,7 @@ class OpenAIVoice:
         calls: list[PaidCall] = []
         step = "speech"
         try:
-            audio = self._speech(text, calls)
+            audio = self._speech(speakable_text(text), calls)
             upload, duration = self._measure(audio, calls)
             if self.response_format == "wav":
                 audio = upload
@@ -266,14 +327,14 @@ class OpenAIVoice:
             source: Literal["transcription", "estimated"] = "estimated"
             if self.transcription_model is not None:
                 step = "transcription"
-                words, heard_duration = self._transcribe(text, upload, calls)
+                words, heard_duration = self._transcribe(text, upload, calls, language)
                 duration = duration if duration is not None else heard_duration
                 source = "transcription"
                 if not words:
                     log.warning("transcription of the voiceover returned no words; estimating word timings")
                     source = "estimated"
             if not words:
-                words = estimate_word_timings(text, duration or 0.0)
+                words = estimate_word_timings(text, duration or 0.0, language)
         except openai.OpenAIError as exc:
             message = api_error_message(
                 exc,
@@ -337,14 +398,20 @@ class OpenAIVoice:
             ) from None
         return audio, None
 
-    def _transcribe(self, text: str, upload: bytes, calls: list[PaidCall]) -> tuple[list[WordTiming], float]:
+    def _transcribe(
+        self, text: str, upload: bytes, calls: list[PaidCall], language: str | None = None
+    ) -> tuple[list[WordTiming], float]:
         upload_format = "wav" if self.response_format in ("wav", "pcm") else self.response_format
         assert self.transcription_model is not None
+        options: dict[str, str] = {}
+        if language:  # ISO-639-1, as the transcription API takes it
+            options["language"] = language.split("-")[0].lower()
         transcript = self._client.audio.transcriptions.create(
             file=(f"voiceover.{upload_format}", upload, _UPLOAD_TYPES[upload_format]),
             model=self.transcription_model,
             response_format="verbose_json",
             timestamp_granularities=["word"],
+            **options,
         )
         usage = getattr(transcript, "usage", None)
         seconds = float(getattr(usage, "seconds", None) or transcript.duration or 0.0)
@@ -361,4 +428,4 @@ class OpenAIVoice:
             WordTiming(word=item.word, start_s=max(item.start, 0.0), end_s=max(item.end, item.start, 0.0))
             for item in transcript.words or []
         ]
-        return align_words(text, heard), float(transcript.duration or 0.0)
+        return align_words(text, heard, language), float(transcript.duration or 0.0)

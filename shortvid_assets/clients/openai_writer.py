@@ -9,7 +9,8 @@ The chain takes two calls, three when the plan needs one repair:
 3. repair — only if step 2 failed validation: the same conversation plus the rejected output
    and the list of problems. Still invalid afterwards -> `ScriptWriterError`.
 
-`PlanOutput` mirrors `VideoPlan` field by field without defaults or string-length limits,
+`PlanOutput` mirrors `VideoPlan` field by field (all but `language`, which is the theme's)
+without defaults or string-length limits,
 because the API's strict structured outputs reject schemas carrying `default`, `minLength` or
 `maxLength`; `VideoPlan` then enforces every rule on our side.
 """
@@ -412,7 +413,7 @@ class OpenAIScriptWriter:
         if message.parsed is None:
             return _Attempt(output=output, problems=["the output was empty; return the plan as JSON"])
         try:
-            plan = VideoPlan.model_validate(message.parsed.model_dump())
+            plan = VideoPlan.model_validate({**message.parsed.model_dump(), "language": theme.language})
         except ValidationError as exc:
             return _Attempt(output=output, problems=validation_problems(exc))
         problems = alignment_problems(plan, brief)

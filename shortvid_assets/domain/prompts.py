@@ -18,6 +18,7 @@ import math
 
 from pydantic import BaseModel, ValidationError
 
+from shortvid_assets.domain.languages import DEFAULT_LANGUAGE, language_of
 from shortvid_assets.domain.models import (
     DURATION_TOLERANCE,
     MAX_HASHTAGS,
@@ -55,6 +56,7 @@ class PlanBrief(BaseModel):
     theme_hashtags: list[str]
     trend_pattern: str
     pattern: StylePattern | None = None
+    language: str = DEFAULT_LANGUAGE  # the theme's: every viewer-facing line is written in it
 
 
 def plan_target_duration(theme: Theme, report: TrendReport) -> float:
@@ -90,14 +92,15 @@ def plan_brief(theme: Theme, report: TrendReport) -> PlanBrief:
         theme_hashtags=[tag for tag in theme_tags if tag],
         trend_pattern=label,
         pattern=pattern,
+        language=theme.language,
     )
 
 
 SYSTEM_PROMPT = (
     "You are a short-form video strategist and scriptwriter for vertical 9:16 videos "
     "(YouTube Shorts, TikTok, Instagram Reels). You write for the product you are given, follow "
-    "the day's trend data exactly where it sets a format, and never invent product claims "
-    "beyond the talking points."
+    "the day's trend data exactly where it sets a format, never invent product claims "
+    "beyond the talking points, and write every line the viewer sees or hears in the theme's language."
 )
 
 
@@ -112,6 +115,7 @@ def _theme_block(theme: Theme) -> str:
         f"- Tone: {theme.tone}\n"
         f"- Brand look: {theme.style}\n"
         f"- Platform: {theme.platform}\n"
+        f"- Language: {language_of(theme.language).name} ({theme.language})\n"
         f"- Theme's target duration: {theme.target_duration_s:g} s\n"
         f"- Theme hashtags: {tags}\n"
         f"- Talking points:\n{points}"
@@ -181,6 +185,7 @@ def plan_instructions(brief: PlanBrief) -> str:
     scenes_high = min(MAX_SCENES, math.floor(high / MIN_SCENE_S))
     return (
         "Step 2 — production plan. Using your analysis, write the complete plan as JSON in the given schema:\n"
+        f"{_language_rule(brief.language)}"
         f"- Scenes: {scenes_low}–{scenes_high} scenes numbered 1..n in order, each {MIN_SCENE_S:g}–{MAX_SCENE_S:g} s "
         f"long, whose durations sum to {target:g} s (allowed {low:.1f}–{high:.1f} s). Each scene has one "
         "concrete visual prompt (subject, setting, camera, light) consistent with the master visual prompt, "
@@ -188,7 +193,8 @@ def plan_instructions(brief: PlanBrief) -> str:
         f"- target_duration_s: {target:g}; aspect_ratio: 9:16.\n"
         f"- hook_text: a {brief.hook_type} hook, spoken first; hook_type: {brief.hook_type}.\n"
         f"- voiceover_script: the full narration, speakable in about {target:g} s "
-        f"(about {int(target * 2.5)} words), starting with the hook and ending with the CTA.\n"
+        f"({_length_hint(brief.language, target)}), starting with the hook and ending with the CTA; "
+        "no emoji, URLs or hashtags in it (they are never read aloud).\n"
         "- text_overlays: the hook overlay (style hook) at the start, short body overlays, the CTA overlay "
         f"(style cta) at the end; every overlay ends after it starts and no later than {target:g} s; "
         "positions top, center or bottom.\n"
@@ -196,6 +202,25 @@ def plan_instructions(brief: PlanBrief) -> str:
         f"{min(MIN_TREND_HASHTAGS, len(brief.trend_hashtags))} of: {', '.join(brief.trend_hashtags) or '(none)'}.\n"
         f"- style: {brief.style}; trend_pattern: {brief.trend_pattern!r}.\n"
         "- title (at most 100 characters) and a description of one or two sentences."
+    )
+
+
+def _length_hint(language: str, target_s: float) -> str:
+    """How long the narration may be, in the unit the language counts (words, or characters)."""
+    lang = language_of(language)
+    if lang.code == "en":
+        return f"about {int(target_s * 2.5)} words"
+    units = int(target_s * lang.units_per_s)
+    return f"about {units} words" if lang.spaced else f"about {units} characters"
+
+
+def _language_rule(language: str) -> str:
+    """The instruction that keeps every viewer-facing line in the theme's language."""
+    name = language_of(language).name
+    return (
+        f"- Language: write title, description, hook_text, voiceover_script, text_overlays and cta_text "
+        f"entirely in {name} ({language}), naturally, not translated word for word; keep the product name "
+        "as given; visual prompts stay in English.\n"
     )
 
 

@@ -4,13 +4,20 @@
 leaves the speech longer than the plan, the scenes stretch instead: every scene keeps its share
 of the plan, durations stay within 2–4 s where the total allows it, and they sum to the speech's
 length. Times inside the video (text overlays) move with their scene.
+
+Whatever the timing, the call-to-action overlay never starts before the voice has finished the
+body (`place_cta_overlays`).
 """
 
 from __future__ import annotations
 
+import logging
+
 from pydantic import BaseModel, Field, model_validator
 
-from shortvid_assets.domain.models import MAX_SCENE_S, MIN_SCENE_S, TextOverlay
+from shortvid_assets.domain.models import MAX_SCENE_S, MIN_SCENE_S, TextOverlay, WordTiming
+
+logger = logging.getLogger(__name__)
 
 _EPSILON = 1e-6
 
@@ -118,3 +125,46 @@ def timeline_for(plan_durations: list[float], speech_s: float, tempo: float) -> 
             f"{sum(plan_durations):.2f}s: the scenes stretch to cover it"
         ),
     )
+
+
+# Sentence-final punctuation in every supported script: where the body of the voiceover ends.
+_SENTENCE_END = tuple(".!?…。！？؟।")
+MIN_CTA_S = 0.5  # a call to action shown for less than this is not read
+
+
+def body_end_s(words: list[WordTiming]) -> float | None:
+    """When the voice finishes the body: the end of the last sentence before the closing one (the CTA)."""
+    for index in range(len(words) - 2, -1, -1):
+        if words[index].word.rstrip("\"')]」』 ").endswith(_SENTENCE_END):
+            return words[index].end_s
+    return None
+
+
+def place_cta_overlays(
+    overlays: list[TextOverlay], words: list[WordTiming], total_s: float
+) -> list[TextOverlay]:
+    """Call-to-action overlays moved to start no earlier than the voice finishes the body.
+
+    A CTA that would then last under MIN_CTA_S is lengthened up to the video's end; one with no time
+    left is dropped (with a log line). Other overlays are unchanged.
+    """
+    body_end = body_end_s(words)
+    if body_end is None:
+        return list(overlays)
+    placed = []
+    for overlay in overlays:
+        if overlay.style != "cta" or overlay.start_s >= body_end:
+            placed.append(overlay)
+            continue
+        start = round(body_end, 3)
+        end = round(min(max(overlay.end_s, start + MIN_CTA_S), total_s), 3)
+        if end - start < MIN_CTA_S / 2:
+            logger.warning(
+                "call to action %r dropped: the voice finishes the body at %.2fs, %.2fs before the end",
+                overlay.text,
+                body_end,
+                total_s - body_end,
+            )
+            continue
+        placed.append(overlay.model_copy(update={"start_s": start, "end_s": end}))
+    return placed

@@ -73,7 +73,7 @@ def test_happy_path_takes_two_calls_and_records_prompts_settings_and_cost(fake: 
     schema = plan["response_format"]
     assert schema["type"] == "json_schema"
     assert schema["json_schema"]["strict"] is True
-    assert set(schema["json_schema"]["schema"]["required"]) == set(VideoPlan.model_fields)
+    assert set(schema["json_schema"]["schema"]["required"]) == set(VideoPlan.model_fields) - {"language"}
     assert plan["messages"][: len(analysis["messages"])] == analysis["messages"]
     assert plan["messages"][len(analysis["messages"])] == {"role": "assistant", "content": ANALYSIS}
 
@@ -274,7 +274,8 @@ def test_follows_a_question_hook_20_second_report(fake: FakeOpenAI) -> None:
 
 def test_structured_output_schema_mirrors_the_plan_model() -> None:
     """PlanOutput is what the API sees; VideoPlan is what shortvid validates: they must not drift."""
-    assert list(PlanOutput.model_fields) == list(VideoPlan.model_fields)
+    # The plan's language is the theme's, set by shortvid; the model only writes in it.
+    assert list(PlanOutput.model_fields) == [name for name in VideoPlan.model_fields if name != "language"]
     nested = PlanOutput.model_fields
     scene_model = nested["scenes"].annotation.__args__[0]  # type: ignore[union-attr]
     overlay_model = nested["text_overlays"].annotation.__args__[0]  # type: ignore[union-attr]
