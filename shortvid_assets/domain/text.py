@@ -67,6 +67,7 @@ def speakable_text(text: str) -> str:
     """What a voice should read: `text` without emoji, URLs or hashtags, spaces tidied."""
     masked = mask_unspeakable(unicodedata.normalize("NFC", text))
     masked = regex.sub(r"[ \t]+([,.!?;:،؟।。、！？])", r"\1", masked)
+    masked = regex.sub(rf"(?<={_NO_SPACE_CHAR.pattern})\s+(?={_NO_SPACE_CHAR.pattern})", "", masked)
     return regex.sub(r"\s+", " ", masked).strip()
 
 

@@ -227,3 +227,36 @@ def test_estimated_timings_cover_the_duration_in_proportion_to_characters() -> N
     assert [word.word for word in words] == ["a", "bbb —", "c"]
     assert words[-1].end_s == pytest.approx(3.0)
     assert words[1].end_s - words[1].start_s == pytest.approx(3.0 * 6 / 10)
+
+
+def test_emoji_urls_and_hashtags_are_not_spoken_and_the_language_reaches_the_transcription(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    script = "Hot coffee 🔥 all day ☕! See glowcup.com #coffee"
+    result = voice(fake).synthesize(script, tmp_path / "v.wav", language="pt-BR")
+
+    spoken = fake.requests_to(SPEECH)[0].json["input"]
+    assert spoken == "Hot coffee all day! See"
+    assert fake.requests_to(TRANSCRIPTIONS)[0].form["language"] == ["pt"]
+    shown = " ".join(w.word for w in result.words)
+    assert "🔥" in shown and "☕!" in shown and "#coffee" in shown, "captions still show what is not spoken"
+
+
+def test_words_of_a_script_without_spaces_are_timed_character_by_character() -> None:
+    script = "毎朝のコーヒーをもっと楽しく。"
+    heard = [
+        WordTiming(word="毎朝", start_s=0.0, end_s=0.4),
+        WordTiming(word="のコーヒー", start_s=0.4, end_s=1.0),
+        WordTiming(word="をもっと", start_s=1.0, end_s=1.6),
+        WordTiming(word="楽しく", start_s=1.6, end_s=2.2),
+    ]
+    timed = align_words(script, heard, "ja")
+    assert (
+        [w.word for w in timed]
+        == script_words(script, "ja")
+        == ["毎朝の", "コーヒーを", "もっと", "楽しく。"]
+    )
+    starts = [w.start_s for w in timed]
+    assert starts == sorted(starts) and starts[0] == 0.0
+    assert timed[1].start_s == pytest.approx(0.52, abs=0.01), "コーヒー starts after 'の' in the second chunk"
+    assert timed[-1].end_s == pytest.approx(2.2)
