@@ -118,6 +118,8 @@ class CaptionImage:
 
 def _display_len(text: str) -> int:
     """Length in half-width cells: wide (CJK) characters count twice, zero-width ones not at all."""
+    if text.isascii():
+        return len(text)
     return sum(
         0 if is_invisible(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text
     )
@@ -263,6 +265,7 @@ class _Fonts:
         self.language = language
         self._fonts: dict[int, ImageFont.FreeTypeFont] = {}
         self._runs: dict[str, list[tuple[int, str]]] = {}
+        self._lengths: dict[tuple[int, str], float] = {}
         self.ascent, self.descent = self.font(0).getmetrics()
 
     def font(self, index: int) -> ImageFont.FreeTypeFont:
@@ -355,7 +358,10 @@ class _Fonts:
         return kwargs
 
     def run_length(self, index: int, run: str) -> float:
-        return self.font(index).getlength(run, **self._layout_kwargs(index, run))
+        key = (index, run)
+        if key not in self._lengths:  # a cue measures each word several times while wrapping and drawing
+            self._lengths[key] = self.font(index).getlength(run, **self._layout_kwargs(index, run))
+        return self._lengths[key]
 
     def length(self, text: str) -> float:
         total = 0.0
