@@ -27,11 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dagster as dg
 
 from shortvid_assets import settings
-from shortvid_assets.definitions import build_definitions
+from shortvid_assets.definitions import build_definitions, build_resources
 from shortvid_assets.domain.themes import load_themes
 from shortvid_assets.orchestration.jobs import VIDEO_JOB
 from shortvid_assets.partitions import date_theme_key, theme_partitions
-from shortvid_assets.resources import build_resources
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.runtime.runner import QUIET_LOGS, run_day

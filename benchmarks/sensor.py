@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dagster as dg
 
-from shortvid_assets.orchestration.sensors import review_decisions_sensor
+from shortvid_assets.orchestration.jobs import review_status_job
+from shortvid_assets.orchestration.sensors import build_review_decisions_sensor
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.storage import postgres, review_decisions
 
@@ -103,7 +104,7 @@ def tick(url: str, cursor: str | None):
         instance=_INSTANCE, cursor=cursor, resources={"review_db": ReviewDatabase(url=url)}
     )
     started = time.perf_counter()
-    result = review_decisions_sensor(context)
+    result = build_review_decisions_sensor(review_status_job)(context)
     elapsed = time.perf_counter() - started
     next_cursor = result.cursor if isinstance(result, dg.SensorResult) else context.cursor
     requests = result.run_requests if isinstance(result, dg.SensorResult) else []

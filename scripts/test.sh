@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/ensure-chromium.sh  # the review page's browser test drives Debian's Chromium
 .venv/bin/ruff check .
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache  # the architecture contracts in pyproject.toml
 exec .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"

@@ -1,17 +1,44 @@
-"""The one Definitions object of the shortvid code location."""
+"""The composition root: the one Definitions object of the shortvid code location.
+
+It builds the resources the environment asks for, sets the executor once, and hands the sensor
+its job. Nothing inside the package imports this module except the entry points (CLI, runtime).
+"""
 
 from collections.abc import Mapping
 
 import dagster as dg
 
+from shortvid_assets import settings
 from shortvid_assets.assets import content, media, review, trends
 from shortvid_assets.orchestration.executors import job_executor
 from shortvid_assets.orchestration.jobs import daily_trends_job, daily_video_job, review_status_job
 from shortvid_assets.orchestration.schedules import daily_trends_schedule, daily_video_schedule
-from shortvid_assets.orchestration.sensors import review_decisions_sensor, themes_sensor
-from shortvid_assets.resources import build_resources
+from shortvid_assets.orchestration.sensors import build_review_decisions_sensor, themes_sensor
+from shortvid_assets.resources.paths import ShortvidPaths
+from shortvid_assets.resources.review_db import ReviewDatabase
+from shortvid_assets.resources.script_writers import script_writer_from_env
+from shortvid_assets.resources.style_classifiers import style_classifier_from_env
+from shortvid_assets.resources.trend_sources import tiktok_source_from_env, youtube_source_from_env
+from shortvid_assets.resources.video_format import VideoFormat
+from shortvid_assets.resources.visuals import visuals_from_env
+from shortvid_assets.resources.voices import voice_from_env
 
 ASSET_MODULES = [trends, content, media, review]
+
+
+def build_resources() -> dict[str, object]:
+    """The resources the environment asks for; offline implementations unless configured otherwise."""
+    return {
+        "youtube_source": youtube_source_from_env(),  # SHORTVID_YOUTUBE_SOURCE=sample|api
+        "tiktok_source": tiktok_source_from_env(),  # SHORTVID_TIKTOK_SOURCE=sample|apify
+        "style_classifier": style_classifier_from_env(),  # SHORTVID_STYLE_CLASSIFIER=rules|openai
+        "script_writer": script_writer_from_env(),  # SHORTVID_SCRIPT_WRITER=template|openai
+        "voice": voice_from_env(),  # SHORTVID_VOICE=offline|openai
+        "visuals": visuals_from_env(),  # SHORTVID_VISUALS=procedural|pexels|openai
+        "video_format": VideoFormat.from_env(),
+        "paths": ShortvidPaths.from_env(),
+        "review_db": ReviewDatabase(url=settings.database_url()),
+    }
 
 
 def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Definitions:
@@ -21,10 +48,19 @@ def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Defin
         asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
         jobs=[daily_trends_job, daily_video_job, review_status_job],
         schedules=[daily_trends_schedule, daily_video_schedule],
-        sensors=[themes_sensor, review_decisions_sensor],
+        sensors=[themes_sensor, build_review_decisions_sensor(review_status_job)],
         resources=dict(resources) if resources is not None else build_resources(),
         executor=job_executor(),
     )
 
 
 defs = build_definitions()
+
+
+def load_job(name: str) -> dg.JobDefinition:
+    """A job of the code location by name; reconstructable across processes for `execute_job`."""
+    return defs.resolve_job_def(name)
+
+
+def reconstructable_job(name: str):
+    return dg.build_reconstructable_job("shortvid_assets.definitions", "load_job", reconstructable_args=(name,))

@@ -1,4 +1,8 @@
-"""Shared fixtures: PostgreSQL servers and a fresh database per test.
+"""Shared fixtures: the suite's clock, PostgreSQL servers and a fresh database per test.
+
+`SHORTVID_TEST_CLOCK_SHIFT_DAYS=N` runs the whole session with the clock moved N days ahead
+(time-machine, ticking): CI runs the suite a year ahead to prove no test depends on the date
+it runs on. Subprocesses (the CLI, the daemon) keep the real clock, and must pass either way.
 
 `pg_server_url` runs every test that uses it against two backends:
 - `local`: the server named by `SHORTVID_TEST_DATABASE_URL` (e.g.
@@ -14,6 +18,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2.extensions
@@ -22,6 +27,20 @@ import pytest
 from shortvid_assets.storage import postgres, review_decisions
 
 TEST_DATABASE_URL_ENV = "SHORTVID_TEST_DATABASE_URL"
+CLOCK_SHIFT_ENV = "SHORTVID_TEST_CLOCK_SHIFT_DAYS"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shifted_clock() -> Iterator[int]:
+    """The number of days the session's clock is moved ahead (0: the real date)."""
+    days = int(os.environ.get(CLOCK_SHIFT_ENV, "0").strip() or 0)
+    if not days:
+        yield 0
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True):
+        yield days
 
 
 @pytest.fixture(scope="session")

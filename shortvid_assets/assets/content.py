@@ -5,36 +5,27 @@ log which implementation runs, report their cost, and write a `generation_log` r
 attempt, failed ones included (REVIEW-2, REVIEW-5).
 """
 
-import json
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from shortvid_assets.assets.trends import read_report, trend_report
+from shortvid_assets.assets.retries import outside_call_retry
+from shortvid_assets.assets.trends import trend_report
 from shortvid_assets.clients.openai_writer import OpenAIClientError
-from shortvid_assets.domain.audio_fit import fit_to_duration
+from shortvid_assets.domain.audio_fit import DEFAULT_TAIL_S, MAX_TEMPO, FittedSpeech, fit_to_duration
 from shortvid_assets.domain.costs import UnknownModelPriceError, total_cost
-from shortvid_assets.domain.files import write_text_atomic
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.domain.offline_voice import write_wav
+from shortvid_assets.domain.script_template import shorten_plan, split_sentences
+from shortvid_assets.domain.text import unspoken_count
 from shortvid_assets.domain.timeline import SceneTimeline, timeline_for
 from shortvid_assets.partitions import by_date, date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.script_writers import ScriptWriter
-from shortvid_assets.resources.voices import VoiceProvider
+from shortvid_assets.resources.voices import SpokenText, VoiceProvider
 from shortvid_assets.storage import generation_log
-
-llm_retry = dg.RetryPolicy(
-    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-TIMELINE_EXT = "timeline.json"
-_DURATION_MATCH_S = 1e-3
-
-
-class StaleTimelineError(RuntimeError):
-    """The voiceover's scene timeline was made for another version of the plan."""
+from shortvid_assets.storage.artifacts import Artifacts
 
 
 def _failure(exc: Exception, what: str, row: generation_log.GenerationRecord) -> dg.Failure:
@@ -62,15 +53,37 @@ def _failure(exc: Exception, what: str, row: generation_log.GenerationRecord) ->
     )
 
 
-def _calls_of(exc: Exception) -> list[dict[str, Any]]:
-    return [call.to_dict() for call in getattr(exc, "calls", [])]
+def _record_failure(
+    context: dg.AssetExecutionContext,
+    conn,
+    entry: dict[str, Any],
+    implementation: Any,
+    exc: Exception,
+    what: str,
+) -> dg.Failure:
+    """Log a failed attempt with what its paid calls cost; the step failure to raise."""
+    calls = [call.to_dict() for call in getattr(exc, "calls", [])]
+    row = generation_log.record_generation(
+        conn,
+        **entry,
+        implementation=implementation.implementation,
+        status="failed",
+        model=getattr(implementation, "model", None),
+        calls=calls,
+        cost_usd=sum(call["cost_usd"] for call in calls),
+        error=str(exc),
+    )
+    context.log.error(
+        f"{entry['theme']}: no {what} (generation log #{row.id}, ${row.cost_usd:.5f} spent): {exc}"
+    )
+    return _failure(exc, f"{entry['asset']} for {entry['date']}|{entry['theme']}", row)
 
 
 @dg.asset(
     partitions_def=date_theme_partitions,
     group_name="content",
     deps=[dg.AssetDep(trend_report, partition_mapping=by_date)],
-    retry_policy=llm_retry,
+    retry_policy=outside_call_retry(),
     pool="openai",
     kinds={"openai", "json"},
 )
@@ -83,29 +96,17 @@ def video_script(
     """The production plan for the day's video of one theme: scenes, voiceover, overlays, hashtags (SCRIPT-3)."""
     day, slug = split_date_theme(context)
     theme = paths.theme(slug)
-    report = read_report(paths, day)
-    path = paths.per_theme("video_script", day, slug, "json")
+    report = paths.artifacts.read_report(day)
+    path = paths.artifacts.plan(day, slug)
     context.log.info(f"{slug}: script writer {script_writer.describe()}")
     with review_db.generation_log_connection() as conn:
         entry = {"date": day, "theme": slug, "asset": "video_script", "run_id": context.run_id}
         try:
             written = script_writer.write(theme, report)
         except Exception as exc:
-            calls = _calls_of(exc)
-            row = generation_log.record_generation(
-                conn,
-                **entry,
-                implementation=script_writer.implementation,
-                status="failed",
-                model=getattr(script_writer, "model", None),
-                calls=calls,
-                cost_usd=sum(call["cost_usd"] for call in calls),
-                error=str(exc),
-            )
-            context.log.error(f"{slug}: no plan (generation log #{row.id}, ${row.cost_usd:.5f} spent): {exc}")
-            raise _failure(exc, f"video_script for {day}|{slug}", row) from None
+            raise _record_failure(context, conn, entry, script_writer, exc, "plan") from None
         plan = written.plan
-        write_text_atomic(path, plan.model_dump_json(indent=2))
+        paths.artifacts.write_plan(plan, day, slug)
         row = generation_log.record_generation(
             conn,
             **entry,
@@ -148,48 +149,11 @@ def video_script(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def read_plan(paths: ShortvidPaths, day: str, slug: str) -> VideoPlan:
-    path = paths.per_theme("video_script", day, slug, "json")
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no production plan at {path}: materialize video_script for {day}|{slug} first"
-        )
-    return VideoPlan.model_validate_json(path.read_text())
-
-
-def timeline_path(paths: ShortvidPaths, day: str, theme: str) -> Path:
-    """`voiceover/<date>/<theme>.timeline.json`: adapted scene durations, present only when they differ from the plan."""
-    return paths.per_theme("voiceover", day, theme, TIMELINE_EXT)
-
-
-def read_timeline(paths: ShortvidPaths, day: str, theme: str, plan: VideoPlan) -> SceneTimeline | None:
-    """The voiceover's adapted scene timing for `plan`, or None when the plan's durations stand."""
-    path = timeline_path(paths, day, theme)
-    if not path.exists():
-        return None
-    timeline = SceneTimeline.model_validate_json(path.read_text())
-    planned = [scene.duration_s for scene in plan.scenes]
-    if len(planned) != len(timeline.plan_durations) or any(
-        abs(a - b) > _DURATION_MATCH_S for a, b in zip(planned, timeline.plan_durations, strict=False)
-    ):
-        raise StaleTimelineError(
-            f"{path} was made for scene durations {timeline.plan_durations}, but the plan now has {planned}: "
-            f"re-materialize voiceover for {day}|{theme}"
-        )
-    return timeline
-
-
-def read_scene_durations(paths: ShortvidPaths, day: str, theme: str, plan: VideoPlan) -> list[float]:
-    """The scene durations to render: the voiceover's adapted timeline when it has one, else the plan's (VOICE-2)."""
-    timeline = read_timeline(paths, day, theme, plan)
-    return list(timeline.scene_durations) if timeline else [scene.duration_s for scene in plan.scenes]
-
-
 @dg.asset(
     partitions_def=date_theme_partitions,
     group_name="content",
     deps=[video_script],
-    retry_policy=llm_retry,
+    retry_policy=outside_call_retry(),
     pool="openai",
     kinds={"wav"},
 )
@@ -201,8 +165,9 @@ def voiceover(
 ):
     """The spoken voiceover fitted to the plan's length, with word timings (VOICE-1..3)."""
     day, slug = split_date_theme(context)
-    plan = read_plan(paths, day, slug)
-    wav_path = paths.per_theme("voiceover", day, slug, "wav")
+    store = paths.artifacts
+    plan = store.read_plan(day, slug)
+    wav_path = store.voice(day, slug)
     context.log.info(f"{slug}: voice {voice.describe()}")
     with review_db.generation_log_connection() as conn:
         entry = {
@@ -213,30 +178,12 @@ def voiceover(
             "trend_pattern": plan.trend_pattern,
         }
         try:
-            spoken = voice.speak(plan.voiceover_script)
+            spoken, fitted, spoken_plan, paid_calls = _speak_to_fit(context, voice, plan)
         except Exception as exc:
-            calls = _calls_of(exc)
-            row = generation_log.record_generation(
-                conn,
-                **entry,
-                implementation=voice.implementation,
-                status="failed",
-                model=getattr(voice, "model", None),
-                calls=calls,
-                cost_usd=sum(call["cost_usd"] for call in calls),
-                error=str(exc),
-            )
-            context.log.error(
-                f"{slug}: no voiceover (generation log #{row.id}, ${row.cost_usd:.5f} spent): {exc}"
-            )
-            raise _failure(exc, f"voiceover for {day}|{slug}", row) from None
-        fitted = fit_to_duration(spoken.speech, plan.duration_s)
+            raise _record_failure(context, conn, entry, voice, exc, "voiceover") from None
         write_wav(fitted.speech, wav_path)
-        words_path = paths.per_theme("voiceover", day, slug, "words.json")
-        write_text_atomic(words_path, json.dumps([w.model_dump() for w in fitted.speech.words], indent=1))
-        timeline = _write_timeline(
-            context, paths, day, slug, plan, fitted.speech.duration_s, fitted.tempo, fitted.fits
-        )
+        words_path = store.write_words(fitted.speech.words, day, slug)
+        timeline = _write_timeline(context, store, day, slug, plan, fitted)
         row = generation_log.record_generation(
             conn,
             **entry,
@@ -244,12 +191,17 @@ def voiceover(
             status="succeeded",
             prompts=spoken.prompts,
             model=spoken.model,
-            calls=[call.to_dict() for call in spoken.paid_calls],
-            cost_usd=total_cost(spoken.paid_calls) if spoken.paid_calls else spoken.cost_usd,
+            calls=[call.to_dict() for call in paid_calls],
+            cost_usd=total_cost(paid_calls) if paid_calls else spoken.cost_usd,
             output_path=str(wav_path),
         )
+    dropped = len(split_sentences(plan.voiceover_script)) - len(split_sentences(spoken_plan.voiceover_script))
     metadata: dict[str, Any] = {
         "provider": spoken.provider,
+        "language": plan.language,
+        "voiceover_shortened": spoken_plan is not plan,
+        "talking_points_dropped": dropped,
+        "not_spoken": unspoken_count(plan.voiceover_script),
         "duration_s": round(fitted.speech.duration_s, 2),
         "speech_s": round(spoken.speech.duration_s, 2),
         "tempo": round(fitted.tempo, 3),
@@ -268,28 +220,52 @@ def voiceover(
     if timeline is not None:
         metadata.update(
             scene_durations=dg.MetadataValue.json(timeline.scene_durations),
-            timeline=dg.MetadataValue.path(str(timeline_path(paths, day, slug))),
+            timeline=dg.MetadataValue.path(str(store.timeline(day, slug))),
         )
     return dg.MaterializeResult(metadata=metadata)
 
 
+def _speak_to_fit(
+    context: dg.AssetExecutionContext, voice: VoiceProvider, plan: VideoPlan
+) -> tuple[SpokenText, FittedSpeech, VideoPlan, list]:
+    """Speak the plan; when the speech cannot fit its length, speak it again without talking points.
+
+    Returns the speech, its fit, the plan as spoken, and every paid call (both attempts).
+    """
+    spoken = voice.speak(plan.voiceover_script, language=plan.language)
+    paid_calls = list(spoken.paid_calls)
+    fitted = fit_to_duration(spoken.speech, plan.duration_s)
+    if fitted.fits:
+        return spoken, fitted, plan, paid_calls
+    overrun_s = spoken.speech.duration_s / MAX_TEMPO + DEFAULT_TAIL_S - plan.duration_s
+    shorter = shorten_plan(plan, overrun_s, speech_s=spoken.speech.duration_s)
+    if shorter.voiceover_script == plan.voiceover_script:
+        return spoken, fitted, plan, paid_calls
+    context.log.warning(
+        f"{plan.language} speech of {spoken.speech.duration_s:.1f}s cannot fit {plan.duration_s:.1f}s "
+        f"(over by {overrun_s:.1f}s at the fastest tempo): speaking it again without its last talking points"
+    )
+    spoken = voice.speak(shorter.voiceover_script, language=plan.language)
+    paid_calls += spoken.paid_calls
+    return spoken, fit_to_duration(spoken.speech, plan.duration_s), shorter, paid_calls
+
+
 def _write_timeline(
     context: dg.AssetExecutionContext,
-    paths: ShortvidPaths,
+    store: Artifacts,
     day: str,
     slug: str,
     plan: VideoPlan,
-    speech_s: float,
-    tempo: float,
-    fits: bool,
+    fitted: FittedSpeech,
 ) -> SceneTimeline | None:
     """Beyond the tempo limits the scenes stretch to the speech (VOICE-2); otherwise no timeline file remains."""
-    path = timeline_path(paths, day, slug)
-    if fits:
-        path.unlink(missing_ok=True)  # one from an earlier, longer voiceover would be stale
+    if fitted.fits:
+        store.write_timeline(None, day, slug)
         return None
-    timeline = timeline_for([scene.duration_s for scene in plan.scenes], speech_s, tempo)
-    write_text_atomic(path, timeline.model_dump_json(indent=1))
+    timeline = timeline_for(
+        [scene.duration_s for scene in plan.scenes], fitted.speech.duration_s, fitted.tempo
+    )
+    path = store.write_timeline(timeline, day, slug)
     context.log.warning(
         f"{slug}: {timeline.reason}; scene durations {plan.duration_s:.2f}s -> {timeline.duration_s:.2f}s "
         f"written to {path.name}"

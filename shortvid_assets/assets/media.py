@@ -1,24 +1,16 @@
 """Media: scene clips and the composed video, per day and theme."""
 
 import functools
-import json
-import shutil
 import tempfile
 from pathlib import Path
 
 import dagster as dg
 
-from shortvid_assets.assets.content import (
-    read_plan,
-    read_scene_durations,
-    read_timeline,
-    video_script,
-    voiceover,
-)
+from shortvid_assets.assets.content import video_script, voiceover
+from shortvid_assets.assets.retries import outside_call_retry
 from shortvid_assets.domain.captions import CaptionImage, render_caption_track
 from shortvid_assets.domain.ffmpeg import FFmpegNotFoundError
-from shortvid_assets.domain.files import atomic_path, write_text_atomic
-from shortvid_assets.domain.models import WordTiming
+from shortvid_assets.domain.fonts import emoji_font
 from shortvid_assets.domain.probe import (
     MediaInfo,
     QualityCheck,
@@ -27,33 +19,33 @@ from shortvid_assets.domain.probe import (
     check_captions_safe_zone,
     check_duration,
     check_format,
+    check_glyphs_drawn,
     check_loudness,
     probe_media,
 )
 from shortvid_assets.domain.render import RenderSpec, render_video
-from shortvid_assets.domain.timeline import remap_overlays
+from shortvid_assets.domain.scenes import SceneClip
+from shortvid_assets.domain.text import emoji_spans
+from shortvid_assets.domain.timeline import place_cta_overlays, remap_overlays
 from shortvid_assets.partitions import date_theme_partitions, split_date_theme
-from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
+from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat
-from shortvid_assets.resources.visuals import SceneClip, VisualProvider
+from shortvid_assets.resources.visuals import VisualProvider
+from shortvid_assets.review.filing import place_for_review
 from shortvid_assets.storage.generation_log import generation_cost
 
-# Asset checks on composed_video (issue 6); names are part of the UI and of `dagster asset check` history.
+# Asset checks on composed_video; names are part of the UI and of `dagster asset check` history.
 CHECK_FORMAT = "format_as_configured"
 CHECK_DURATION = "duration_matches_plan"
 CHECK_AUDIO = "audio_present_and_audible"
 CHECK_LOUDNESS = "loudness_on_target"
 CHECK_BLACK = "no_long_black_run"
 CHECK_CAPTIONS = "captions_in_safe_zone"
+CHECK_DRAWABLE = "captions_fully_drawn"
 DURATION_TOLERANCE_S = 0.5
 LOUDNESS_TOLERANCE_LU = 1.0
 MAX_BLACK_S = 1.0
-CLIPS_MANIFEST = "clips.json"  # one SceneClip per scene: path, provider, credit, cost, in-graph recipe
-
-visual_retry = dg.RetryPolicy(
-    max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
 
 
 @dg.asset(
@@ -63,7 +55,7 @@ visual_retry = dg.RetryPolicy(
     deps=[video_script, voiceover],
     pool="render",
     kinds={"mp4"},
-    retry_policy=visual_retry,
+    retry_policy=outside_call_retry(delay_s=5),
 )
 def scene_clips(
     context: dg.AssetExecutionContext,
@@ -73,12 +65,13 @@ def scene_clips(
 ):
     """One MP4 clip per scene of the plan, 2–4 s each, with credits for stock footage (VIDEO-1, VIDEO-3, VIDEO-4)."""
     day, slug = split_date_theme(context)
-    plan = read_plan(paths, day, slug)
-    folder = paths.scene_dir(day, slug)
-    durations = read_scene_durations(paths, day, slug, plan)
+    store = paths.artifacts
+    plan = store.read_plan(day, slug)
+    folder = store.scene_dir(day, slug)
+    durations = store.scene_durations(day, slug, plan)
     clips: list[SceneClip] = []
     for scene, duration_s in zip(plan.scenes, durations, strict=True):
-        out = folder / f"scene-{scene.number:02d}.mp4"
+        out = store.scene_clip(day, slug, scene.number)
         try:
             clip = visuals.scene_clip(
                 out,
@@ -98,7 +91,7 @@ def scene_clips(
         for s, c in zip(plan.scenes, clips, strict=True)
         if c.attribution
     ]
-    write_text_atomic(folder / CLIPS_MANIFEST, json.dumps([c.model_dump() for c in clips], indent=1))
+    store.write_clips_manifest(clips, day, slug)
     metadata: dict[str, object] = {
         "provider": visuals.name,
         "clips": len(clips),
@@ -114,23 +107,6 @@ def scene_clips(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def read_scene_clips(paths: ShortvidPaths, day: str, slug: str, scenes: int) -> list[SceneClip]:
-    """The scene_clips manifest, one entry per scene; stored MP4s alone when it predates the manifest."""
-    folder = paths.scene_dir(day, slug)
-    manifest = folder / CLIPS_MANIFEST
-    if not manifest.exists():
-        return [
-            SceneClip(path=str(folder / f"scene-{n:02d}.mp4"), provider="unknown")
-            for n in range(1, scenes + 1)
-        ]
-    clips = [SceneClip.model_validate(c) for c in json.loads(manifest.read_text())]
-    if len(clips) != scenes:
-        raise ValueError(
-            f"{manifest} lists {len(clips)} clips but the plan has {scenes} scenes: re-materialize scene_clips"
-        )
-    return clips
-
-
 def _progress_logger(context: dg.AssetExecutionContext, step: int = 10):
     reported = {"next": step}
 
@@ -142,18 +118,6 @@ def _progress_logger(context: dg.AssetExecutionContext, step: int = 10):
     return report
 
 
-def _publish_for_review(paths: ShortvidPaths, day: str, slug: str, video: Path, thumbnail: Path) -> Path:
-    """Put a new video in output/review/ (REVIEW-1); older copies elsewhere await a new decision."""
-    for folder in REVIEW_FOLDERS:
-        for ext in ("mp4", "jpg"):
-            paths.review_file(folder, day, slug, ext).unlink(missing_ok=True)
-    target = paths.review_file("review", day, slug, "mp4")
-    for src, dst in ((video, target), (thumbnail, paths.review_file("review", day, slug, "jpg"))):
-        with atomic_path(dst) as tmp:
-            shutil.copyfile(src, tmp)
-    return target
-
-
 def quality_checks(
     video: Path,
     info: MediaInfo,
@@ -161,6 +125,7 @@ def quality_checks(
     video_format: VideoFormat,
     planned_s: float,
     captions: list[CaptionImage],
+    caption_text: str = "",
 ) -> dict[str, QualityCheck]:
     """Every composed_video check, by check name (pure of Dagster: measures the file)."""
     return {
@@ -172,6 +137,9 @@ def quality_checks(
         CHECK_LOUDNESS: check_loudness(video, info, video_format.loudness_lufs, LOUDNESS_TOLERANCE_LU),
         CHECK_BLACK: check_black(video, MAX_BLACK_S),
         CHECK_CAPTIONS: check_captions_safe_zone(captions, video_format.width, video_format.height),
+        CHECK_DRAWABLE: check_glyphs_drawn(
+            caption_text, Path(video_format.font_path) if video_format.font_path else None
+        ),
     }
 
 
@@ -208,6 +176,11 @@ def _check_result(name: str, check: QualityCheck) -> dg.AssetCheckResult:
         dg.AssetCheckSpec(
             CHECK_CAPTIONS, asset="composed_video", description="Every caption inside the 9:16 safe zone"
         ),
+        dg.AssetCheckSpec(
+            CHECK_DRAWABLE,
+            asset="composed_video",
+            description="Every character of the captions and overlays drawn by a caption font",
+        ),
     ],
 )
 def composed_video(
@@ -218,18 +191,19 @@ def composed_video(
 ):
     """The finished H.264/AAC MP4 with word-highlighted captions, overlays, voiceover and music, plus its thumbnail."""
     day, slug = split_date_theme(context)
-    plan = read_plan(paths, day, slug)
+    store = paths.artifacts
+    plan = store.read_plan(day, slug)
     theme = paths.theme(slug)
-    timeline = read_timeline(paths, day, slug, plan)
+    timeline = store.read_timeline(day, slug, plan)
     durations = timeline.scene_durations if timeline else [scene.duration_s for scene in plan.scenes]
     overlays = (
         remap_overlays(plan.text_overlays, timeline.plan_durations, timeline.scene_durations)
         if timeline
         else plan.text_overlays
     )
-    words_path = paths.per_theme("voiceover", day, slug, "words.json")
-    words = [WordTiming.model_validate(w) for w in json.loads(words_path.read_text())]
-    scenes = read_scene_clips(paths, day, slug, len(plan.scenes))
+    words = store.read_words(day, slug)
+    overlays = place_cta_overlays(overlays, words, sum(durations))
+    scenes = store.read_clips_manifest(day, slug, len(plan.scenes))
     clips = [
         scene.composition_input(
             duration_s=d, width=video_format.width, height=video_format.height, fps=video_format.fps
@@ -237,8 +211,8 @@ def composed_video(
         for scene, d in zip(scenes, durations, strict=True)
     ]
     in_graph = sum(not isinstance(c, Path) for c in clips)
-    video_out = paths.per_theme("composed_video", day, slug, "mp4")
-    thumb_out = paths.per_theme("composed_video", day, slug, "jpg")
+    video_out = store.composed(day, slug, "mp4")
+    thumb_out = store.composed(day, slug, "jpg")
     video_out.parent.mkdir(parents=True, exist_ok=True)
     music = theme.music_path or video_format.music_path
     font = Path(video_format.font_path) if video_format.font_path else None
@@ -249,7 +223,7 @@ def composed_video(
         clip_durations=durations,
         transitions=[s.transition for s in plan.scenes],
         captions=[],
-        voice=paths.per_theme("voiceover", day, slug, "wav"),
+        voice=store.voice(day, slug),
         music=Path(music) if music else None,
         music_volume=video_format.music_volume,
         width=video_format.width,
@@ -278,6 +252,7 @@ def composed_video(
             height=video_format.height,
             font_path=font,
             style=video_format.caption_style(),
+            language=plan.language,
         )
         result = render_video(
             spec,
@@ -290,10 +265,16 @@ def composed_video(
     track = result.captions
     assert track is not None  # render_video returns the track it was given to draw
     info = probe_media(video_out)
+    caption_text = " ".join([*(o.text for o in overlays), *(w.word for w in words)])
     checks = quality_checks(
-        video_out, info, video_format=video_format, planned_s=total_s, captions=track.boxes
+        video_out,
+        info,
+        video_format=video_format,
+        planned_s=total_s,
+        captions=track.boxes,
+        caption_text=caption_text,
     )
-    review_copy = _publish_for_review(paths, day, slug, video_out, thumb_out)
+    review_copy = place_for_review(store, day, slug, video_out, thumb_out)
     context.log.info(f"{slug}: rendered {info.duration_s:.1f}s in {result.seconds:.1f}s -> {review_copy}")
     with review_db.generation_log_connection() as conn:
         llm_cost = generation_cost(conn, day, slug, lineage_only=True)
@@ -318,6 +299,9 @@ def composed_video(
             "render_seconds": round(result.seconds, 2),
             "render_stage_seconds": dg.MetadataValue.json(result.stage_seconds),
             "title": plan.title,
+            "language": plan.language,
+            "emoji_drawn": len(emoji_spans(caption_text)) if emoji_font() is not None else 0,
+            "emoji_removed": 0 if emoji_font() is not None else len(emoji_spans(caption_text)),
             # REVIEW-5: what this video's lineage cost: its script, voiceover and scene clips
             "cost_usd": round(llm_cost + visuals_cost, 6),
             "cost_breakdown": dg.MetadataValue.json(

@@ -5,23 +5,22 @@ table with the day's snapshots (see `shortvid_assets.domain.analysis` for how ob
 kept), and the `trend_report` over a configurable window (`SHORTVID_ANALYSIS_WINDOW_HOURS`).
 """
 
-import json
-import os
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date, datetime
 
 import dagster as dg
 import pandas as pd
 
+from shortvid_assets import clock, settings
+from shortvid_assets.assets.retries import outside_call_retry
 from shortvid_assets.clients.http import CollectionFailed
 from shortvid_assets.domain import analysis
-from shortvid_assets.domain.files import atomic_path, write_text_atomic
-from shortvid_assets.domain.models import Platform, TrendReport
+from shortvid_assets.domain.models import Platform
 from shortvid_assets.domain.trend_charts import markdown_image, velocity_by_style_png
 from shortvid_assets.partitions import daily_partitions
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.style_classifiers import StyleClassifier
 from shortvid_assets.resources.trend_sources import TrendSource
+from shortvid_assets.storage.artifacts import Artifacts, MissingArtifact
 
 TRENDS_NOT_EMPTY = "trends_not_empty"
 TRENDS_KEYS_UNIQUE = "trends_keys_unique"
@@ -31,32 +30,10 @@ REPORT_MATCHES_INPUT = "trend_report_matches_input"
 WINDOW_ENV = "SHORTVID_ANALYSIS_WINDOW_HOURS"
 PLATFORMS: tuple[Platform, ...] = ("youtube", "tiktok")
 
-collection_retry = dg.RetryPolicy(
-    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-# The report may call an LLM (style classification); failures of its own input are not retried.
-report_retry = dg.RetryPolicy(
-    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-
 
 def analysis_window_hours() -> float:
     """The analysis window from `SHORTVID_ANALYSIS_WINDOW_HOURS` (24 by default), read at run time."""
-    raw = os.environ.get(WINDOW_ENV, "").strip()
-    if not raw:
-        return analysis.DEFAULT_WINDOW_HOURS
-    try:
-        hours = float(raw)
-    except ValueError:
-        raise ValueError(f"{WINDOW_ENV}={raw!r} is not a number of hours (e.g. 24 or 36)") from None
-    if not 0 < hours <= 24 * 31:
-        raise ValueError(f"{WINDOW_ENV} must be between 0 and 744 hours, got {raw!r}")
-    return hours
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
+    return settings.number(WINDOW_ENV, analysis.DEFAULT_WINDOW_HOURS, minimum=0.1, maximum=24 * 31)
 
 
 def _preview(frame: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
@@ -92,13 +69,13 @@ def _collect(
     context.log.info(
         f"{platform}: {len(collection.trends)} trends from the {collection.source} source, "
         f"{collection.requests} requests ({collection.failed_requests} failed), "
-        f"{collection.quota_units} quota units, {skipped_total} items skipped {collection.skipped}"
+        f"{collection.quota_units} quota units, {skipped_total} items skipped {collection.skipped}, "
+        f"{collection.kept_with_unknown_fields} kept with unknown fields {collection.unknown_fields}"
     )
     for error in collection.errors:
         context.log.warning(f"{platform}: collection stopped early ({collection.stop_reason}): {error}")
     frame = analysis.trends_frame(collection.trends)
-    path = paths.daily(f"{platform}_trends", context.partition_key, "parquet")
-    _write_parquet(frame, path)
+    path = paths.artifacts.write_table(frame, paths.artifacts.collected(platform, context.partition_key))
     return dg.MaterializeResult(
         metadata={
             "source": collection.source,
@@ -109,6 +86,11 @@ def _collect(
             "quota_units": collection.quota_units,
             "skipped": dg.MetadataValue.json(collection.skipped),
             "skipped_total": skipped_total,
+            "unknown_fields": dg.MetadataValue.json(collection.unknown_fields),
+            "kept_with_unknown_fields": collection.kept_with_unknown_fields,
+            "content_kinds": dg.MetadataValue.json(
+                {str(k): int(v) for k, v in frame["content_kind"].value_counts().sort_index().items()}
+            ),
             "stop_reason": collection.stop_reason or "complete",
             "errors": len(collection.errors),
             "path": dg.MetadataValue.path(str(path)),
@@ -120,7 +102,7 @@ def _collect(
 @dg.asset(
     partitions_def=daily_partitions,
     group_name="trends",
-    retry_policy=collection_retry,
+    retry_policy=outside_call_retry(),
     pool="youtube_api",
     kinds={"youtube"},
 )
@@ -132,7 +114,7 @@ def youtube_trends(context: dg.AssetExecutionContext, youtube_source: TrendSourc
 @dg.asset(
     partitions_def=daily_partitions,
     group_name="trends",
-    retry_policy=collection_retry,
+    retry_policy=outside_call_retry(),
     pool="apify",
     kinds={"tiktok"},
 )
@@ -181,17 +163,14 @@ def trends_check_results(table: pd.DataFrame, now: datetime) -> list[dg.AssetChe
 )
 def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
     """The day's trends from every platform, one row per (platform, external id), latest counts (TREND-4)."""
-    day = context.partition_key
-    collected = pd.concat(
-        [pd.read_parquet(paths.daily(f"{p}_trends", day, "parquet")) for p in PLATFORMS], ignore_index=True
-    )
-    snapshots_path = paths.daily("trend_snapshots", day, "parquet")
+    day, store = context.partition_key, paths.artifacts
+    collected = pd.concat([store.read_collected(p, day) for p in PLATFORMS], ignore_index=True)
+    snapshots_path = store.snapshots(day)
     previous = pd.read_parquet(snapshots_path) if snapshots_path.exists() else None
     snapshots = analysis.merge_snapshots(previous, collected)
     table = analysis.latest_observations(snapshots)
-    path = paths.daily("trends", day, "parquet")
-    _write_parquet(snapshots, snapshots_path)
-    _write_parquet(table, path)
+    store.write_table(snapshots, snapshots_path)
+    path = store.write_table(table, store.trends(day))
     context.log.info(
         f"{len(table)} unique trends from {len(collected)} collected rows; "
         f"{len(snapshots)} snapshots kept for {day}"
@@ -203,6 +182,9 @@ def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
             - int(collected.drop_duplicates(subset=analysis.KEY).shape[0]),
             "snapshots": len(snapshots),
             "observed_more_than_once": int((table["observations"] > 1).sum()),
+            "unknown_counts": dg.MetadataValue.json(
+                {c: int(table[c].isna().sum()) for c in ("likes", "comments", "shares") if c in table}
+            ),
             "by_platform": dg.MetadataValue.json(
                 {str(k): int(v) for k, v in table["platform"].value_counts().sort_index().items()}
             ),
@@ -211,38 +193,29 @@ def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
             "preview": _preview(table),
         }
     )
-    yield from trends_check_results(table, datetime.now(UTC))
-
-
-def read_snapshots(paths: ShortvidPaths, day: date) -> pd.DataFrame | None:
-    """A day's snapshots (or, for data older than snapshots, its trends table); None if never collected."""
-    for asset in ("trend_snapshots", "trends"):
-        path = paths.daily(asset, day.isoformat(), "parquet")
-        if path.exists():
-            return pd.read_parquet(path)
-    return None
+    yield from trends_check_results(table, clock.now())
 
 
 def load_window(
-    paths: ShortvidPaths, day: date, window: analysis.AnalysisWindow
+    store: Artifacts, day: date, window: analysis.AnalysisWindow
 ) -> tuple[pd.DataFrame, list[str]]:
     """Snapshots of every daily partition the window touches that has been collected, and those days."""
     frames, days = [], []
     for candidate in analysis.window_days(day, window):
-        frame = read_snapshots(paths, candidate)
+        frame = store.read_snapshots(candidate)
         if frame is not None and not frame.empty:
             frames.append(frame)
             days.append(candidate.isoformat())
     if not frames:
-        raise FileNotFoundError(f"no trends file for {day}: materialize the trends asset for that day first")
+        raise MissingArtifact(f"no trends file for {day}: materialize the trends asset for that day first")
     return pd.concat(frames, ignore_index=True), days
 
 
-def _window_for(paths: ShortvidPaths, day: date, hours: float) -> analysis.AnalysisWindow:
+def _window_for(store: Artifacts, day: date, hours: float) -> analysis.AnalysisWindow:
     """The window ending at the day's last collection (a live collection may run after midnight)."""
-    today = read_snapshots(paths, day)
+    today = store.read_snapshots(day)
     if today is None:
-        raise FileNotFoundError(f"no trends file for {day}: materialize the trends asset for that day first")
+        raise MissingArtifact(f"no trends file for {day}: materialize the trends asset for that day first")
     anchor = today["collected_at"].max() if not today.empty else None
     return analysis.analysis_window(day, hours, None if pd.isna(anchor) else anchor.to_pydatetime())
 
@@ -251,7 +224,7 @@ def _window_for(paths: ShortvidPaths, day: date, hours: float) -> analysis.Analy
     partitions_def=daily_partitions,
     group_name="trends",
     deps=[trends],
-    retry_policy=report_retry,
+    retry_policy=outside_call_retry(),
     pool="openai",
     check_specs=[dg.AssetCheckSpec(REPORT_MATCHES_INPUT, asset="trend_report", blocking=True)],
     kinds={"pandas", "json"},
@@ -260,8 +233,8 @@ def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths, style_
     """The day's trend report: velocity, styles, hooks and patterns of the top performers (ANLYS-5)."""
     day = date.fromisoformat(context.partition_key)
     try:
-        window = _window_for(paths, day, analysis_window_hours())
-        snapshots, days = load_window(paths, day, window)
+        window = _window_for(paths.artifacts, day, analysis_window_hours())
+        snapshots, days = load_window(paths.artifacts, day, window)
         data = analysis.window_trends(snapshots, window)
     except (FileNotFoundError, ValueError) as exc:
         # Missing trends or a bad setting: retrying the same input cannot help.
@@ -274,13 +247,15 @@ def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths, style_
     for problem in styled.problems:
         context.log.warning(f"style classifier: {problem}")
     data = analysis.with_styles(data, styled.styles)
-    report = analysis.report_from_window(data, day, window, classifier=styled.classifier)
+    try:
+        report = analysis.report_from_window(data, day, window, classifier=styled.classifier)
+    except ValueError as exc:  # nothing in the window can be ranked: the same input fails again
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
-    path = paths.daily("trend_report", context.partition_key, "json")
-    write_text_atomic(path, report.model_dump_json(indent=2))
+    path = paths.artifacts.write_report(report, context.partition_key)
     chart = velocity_by_style_png(
         data,
-        paths.daily("trend_report", context.partition_key, "velocity.png"),
+        paths.artifacts.velocity_chart(context.partition_key),
         title=f"Velocity by style, {day}",
     )
     yield dg.MaterializeResult(
@@ -308,20 +283,10 @@ def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths, style_
             "path": dg.MetadataValue.path(str(path)),
         }
     )
-    stored = TrendReport.model_validate_json(path.read_text())
+    stored = paths.artifacts.read_report(context.partition_key)
     problems = analysis.report_consistency_problems(stored, snapshots)
     yield dg.AssetCheckResult(
         check_name=REPORT_MATCHES_INPUT,
         passed=not problems,
         metadata={"problems": dg.MetadataValue.json(problems), "trend_count": stored.trend_count},
     )
-
-
-def read_report(paths: ShortvidPaths, day: str) -> TrendReport:
-    """The stored trend report of `day`, validated."""
-    path = paths.daily("trend_report", day, "json")
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no trend report for {day} at {path}: materialize trend_report for that day first"
-        )
-    return TrendReport.model_validate(json.loads(path.read_text()))

@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
-from shortvid_assets.storage import generation_log, postgres
-
-
-class _UserError(click.ClickException):
-    """Bad input: a clear message and exit code 2."""
-
-    exit_code = 2
-
-
-def _connect():
-    conn = postgres.connect(postgres.resolve_database_url())
-    generation_log.ensure_schema(conn)
-    return conn
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise _UserError(f"invalid date {value!r}: use YYYY-MM-DD") from None
+from shortvid_assets.cli.common import UserError, database, filter_date, listing_limit
+from shortvid_assets.storage import generation_log
 
 
 @click.group("log")
@@ -41,11 +19,10 @@ def log() -> None:
 @click.option("--limit", default=50, show_default=True, help="At most this many rows, newest first.")
 def log_list(day: str | None, theme: str | None, limit: int) -> None:
     """List generation attempts, newest first, with the total cost of what is listed."""
-    conn = _connect()
-    try:
-        rows = generation_log.list_generations(conn, date=_date(day), theme=theme, limit=limit)
-    finally:
-        conn.close()
+    with database(generation_log.ensure_schema) as conn:
+        rows = generation_log.list_generations(
+            conn, date=filter_date(day), theme=theme, limit=listing_limit(limit)
+        )
     if not rows:
         click.echo("no generations logged yet" + (" for this filter" if day or theme else ""))
         return
@@ -61,13 +38,12 @@ def log_list(day: str | None, theme: str | None, limit: int) -> None:
 @click.argument("generation_id", metavar="ID", type=int)
 def log_show(generation_id: int) -> None:
     """Show one generation attempt in full (prompts, paid calls, error) as JSON."""
-    conn = _connect()
-    try:
+    if not 1 <= generation_id < 2**63:
+        raise UserError(f"no generation #{generation_id}: see `shortvid log list` for the ids")
+    with database(generation_log.ensure_schema) as conn:
         row = generation_log.get_generation(conn, generation_id)
         total = generation_log.generation_cost(conn, row.date, row.theme) if row else 0.0
-    finally:
-        conn.close()
     if row is None:
-        raise _UserError(f"no generation #{generation_id}: see `shortvid log list` for the ids")
+        raise UserError(f"no generation #{generation_id}: see `shortvid log list` for the ids")
     click.echo(generation_log.to_json(row))
     click.echo(f"spent on the video of {row.date} {row.theme} so far: ${total:.5f}")

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import click
 
+from shortvid_assets import settings
+from shortvid_assets.cli.common import UserError, check_theme, partition_date, themes
+
 MAX_BACKFILL_DAYS = 366
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
 def _days(start: str, end: str) -> list[str]:
-    from shortvid_assets.cli import UserError, _parse_date
-
-    first, last = date.fromisoformat(_parse_date(start)), date.fromisoformat(_parse_date(end))
+    first, last = date.fromisoformat(partition_date(start)), date.fromisoformat(partition_date(end))
     if last < first:
         raise UserError(f"--to {end} is before --from {start}")
     count = (last - first).days + 1
@@ -76,15 +77,15 @@ def backfill(
     start: str, end: str, theme_slugs: tuple[str, ...], scope: str, missing: bool, wait_s: float | None
 ) -> None:
     """Backfill a date range as a Dagster asset backfill; the daemon runs it through the run queue."""
-    from shortvid_assets.cli import UserError, _check_theme, _sync_theme_partitions, _themes
+    from shortvid_assets.partitions import add_theme_partitions
     from shortvid_assets.runtime.instance import get_instance
     from shortvid_assets.runtime.runner import launch_backfill, plan_backfill
 
     days = _days(start, end)
-    themes = _themes()
-    slugs = [_check_theme(s, themes) for s in theme_slugs] or sorted(themes)
+    known = themes()
+    slugs = [check_theme(s, known) for s in theme_slugs] or sorted(known)
     instance = get_instance()
-    _sync_theme_partitions(instance, themes)
+    add_theme_partitions(instance, known)
     plan = plan_backfill(instance, days, slugs, scope=scope, missing_only=missing)
     if plan.empty:
         click.echo("nothing to backfill: every partition asked for is materialized")
@@ -101,7 +102,7 @@ def backfill(
     if not _daemon_running(instance):
         click.echo(
             "  no Dagster daemon is running on this instance: start `shortvid dev` (or "
-            f"`dagster-daemon run` with DAGSTER_HOME={os.environ['DAGSTER_HOME']}); the backfill waits"
+            f"`dagster-daemon run` with DAGSTER_HOME={settings.text('DAGSTER_HOME')}); the backfill waits"
         )
     if wait_s is not None:
         status = wait_for_backfill(instance, backfill_id, wait_s)
@@ -158,17 +159,5 @@ def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[s
         name,
         *celery_args,
     ]
-    click.echo(f"Celery worker on {executors.celery_broker()} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    click.echo(f"Celery worker on {executors.celery_broker()} (DAGSTER_HOME={settings.text('DAGSTER_HOME')})")
     os.execv(args[0], args)
-
-
-@click.group()
-def main() -> None:
-    """Operations commands, also registered under `shortvid`."""
-
-
-main.add_command(backfill)
-main.add_command(worker)
-
-if __name__ == "__main__":
-    main()

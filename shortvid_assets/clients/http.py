@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from shortvid_assets import clock
 from shortvid_assets.domain.models import Trend
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,8 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware in UTC (shortvid's one clock)."""
+    return clock.now()
 
 
 class ApiError(Exception):

@@ -19,7 +19,6 @@ Override or extend the table with a file named by `SHORTVID_PRICE_TABLE` (or pas
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -29,6 +28,8 @@ from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shortvid_assets import settings
 
 PRICE_TABLE_ENV = "SHORTVID_PRICE_TABLE"
 
@@ -142,7 +143,7 @@ DEFAULT_PRICE_TABLE = PriceTable(
 def load_price_table(path: Path | str | None = None) -> PriceTable:
     """The built-in table merged with the override file at `path`, else at $SHORTVID_PRICE_TABLE."""
     if path is None:
-        path = os.environ.get(PRICE_TABLE_ENV, "").strip() or None
+        path = settings.text(PRICE_TABLE_ENV)
     if path is None:
         return DEFAULT_PRICE_TABLE
     override = _read_override(Path(path).expanduser())

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shortvid_assets import settings
+
 logger = logging.getLogger(__name__)
 
 FFMPEG_ENV = "SHORTVID_FFMPEG"
@@ -52,7 +54,7 @@ class FFmpegRun:
 
 def ffmpeg_exe() -> str:
     """The ffmpeg binary: `$SHORTVID_FFMPEG` when set, else the one shipped in imageio-ffmpeg."""
-    override = os.environ.get(FFMPEG_ENV, "").strip()
+    override = settings.text(FFMPEG_ENV, "")
     if override:
         found = shutil.which(override) if os.sep not in override else override
         if found and Path(found).is_file() and os.access(found, os.X_OK):

@@ -11,9 +11,9 @@ does).
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
+
+from shortvid_assets import settings
 
 EXECUTOR_ENV = "SHORTVID_EXECUTOR"
 BROKER_ENV = "SHORTVID_CELERY_BROKER"
@@ -22,24 +22,17 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 EXECUTORS = ("multiprocess", "in_process", "celery")
 
 
-class UnknownExecutor(ValueError):
-    """SHORTVID_EXECUTOR names an executor shortvid does not know, or one not installed."""
-
-
 def executor_name() -> str:
     """The executor SHORTVID_EXECUTOR asks for (default multiprocess)."""
-    name = os.environ.get(EXECUTOR_ENV, "").strip().lower().replace("-", "_") or "multiprocess"
-    if name not in EXECUTORS:
-        raise UnknownExecutor(f"{EXECUTOR_ENV}={name!r}: use one of {', '.join(EXECUTORS)}")
-    return name
+    return settings.choice(EXECUTOR_ENV, EXECUTORS)
 
 
 def celery_broker() -> str:
-    return os.environ.get(BROKER_ENV, "").strip() or DEFAULT_BROKER
+    return settings.text(BROKER_ENV, DEFAULT_BROKER)
 
 
 def celery_backend() -> str:
-    return os.environ.get(BACKEND_ENV, "").strip() or celery_broker()
+    return settings.text(BACKEND_ENV) or celery_broker()
 
 
 def job_executor() -> dg.ExecutorDefinition | None:
@@ -51,7 +44,7 @@ def job_executor() -> dg.ExecutorDefinition | None:
         try:
             from dagster_celery import celery_executor
         except ImportError:
-            raise UnknownExecutor(
+            raise settings.SettingError(
                 f"{EXECUTOR_ENV}=celery needs dagster-celery: pip install 'dagster-celery==0.29.*'"
             ) from None
         return celery_executor.configured(

@@ -1,6 +1,6 @@
 """Jobs: the daily trends job and the date × theme video job (a job cannot mix the two schemes).
 
-Their executor comes from SHORTVID_EXECUTOR (shortvid_assets/executors.py).
+Their executor is the code location's (SHORTVID_EXECUTOR, set once on the Definitions).
 """
 
 from __future__ import annotations
@@ -10,43 +10,28 @@ import dagster as dg
 from shortvid_assets.assets.content import video_script, voiceover
 from shortvid_assets.assets.media import composed_video, scene_clips
 from shortvid_assets.assets.review import review_status
-from shortvid_assets.orchestration.executors import job_executor
 from shortvid_assets.partitions import daily_partitions, date_theme_partitions
 
 TRENDS_JOB = "daily_trends_job"
 VIDEO_JOB = "daily_video_job"
 REVIEW_JOB = "review_status_job"
-EXECUTOR = job_executor()
 
 daily_trends_job = dg.define_asset_job(
     TRENDS_JOB,
     selection=dg.AssetSelection.groups("trends"),
     partitions_def=daily_partitions,
     description="Collect the day's trends from every platform and analyze them.",
-    executor_def=EXECUTOR,
 )
 daily_video_job = dg.define_asset_job(
     VIDEO_JOB,
     selection=dg.AssetSelection.assets(video_script, voiceover, scene_clips, composed_video, review_status),
     partitions_def=date_theme_partitions,
     description="Script, voice, visuals, composition and review status for one day and theme.",
-    executor_def=EXECUTOR,
 )
 review_status_job = dg.define_asset_job(
     REVIEW_JOB,
     selection=dg.AssetSelection.assets(review_status),
     partitions_def=date_theme_partitions,
     description="Apply the latest human review decision to one video.",
-    executor_def=EXECUTOR,
 )
 
-
-def load_job(name: str) -> dg.JobDefinition:
-    """A job of the code location by name; reconstructable across processes for `execute_job`."""
-    from shortvid_assets.definitions import defs
-
-    return defs.resolve_job_def(name)
-
-
-def reconstructable_job(name: str):
-    return dg.build_reconstructable_job("shortvid_assets.orchestration.jobs", "load_job", reconstructable_args=(name,))

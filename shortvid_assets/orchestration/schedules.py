@@ -11,7 +11,6 @@ they tick in. Configuration, read when the code location loads:
 
 from __future__ import annotations
 
-import os
 import zoneinfo
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 from dagster._utils.schedules import is_valid_cron_string
 
+from shortvid_assets import settings
 from shortvid_assets.orchestration.jobs import daily_trends_job, daily_video_job
 from shortvid_assets.partitions import daily_partitions, date_theme_key, theme_partitions
 
@@ -28,7 +28,7 @@ DEFAULT_TRENDS_CRON = "0 1 * * *"
 DEFAULT_VIDEO_CRON = "0 3 * * *"
 
 
-class InvalidScheduleConfig(ValueError):
+class InvalidScheduleConfig(settings.SettingError):
     """A schedule environment variable with a value the schedules cannot use."""
 
 
@@ -130,8 +130,8 @@ def build_daily_schedules(
 
 
 daily_trends_schedule, daily_video_schedule = build_daily_schedules(
-    timezone=os.environ.get("SHORTVID_SCHEDULE_TIMEZONE", "").strip() or "UTC",
-    trends_cron=os.environ.get("SHORTVID_TRENDS_CRON", "").strip() or DEFAULT_TRENDS_CRON,
-    video_cron=os.environ.get("SHORTVID_VIDEO_CRON", "").strip() or DEFAULT_VIDEO_CRON,
-    started=started_schedules(os.environ.get("SHORTVID_SCHEDULES")),
+    timezone=settings.text("SHORTVID_SCHEDULE_TIMEZONE", "UTC"),
+    trends_cron=settings.text("SHORTVID_TRENDS_CRON", DEFAULT_TRENDS_CRON),
+    video_cron=settings.text("SHORTVID_VIDEO_CRON", DEFAULT_VIDEO_CRON),
+    started=started_schedules(settings.text("SHORTVID_SCHEDULES")),
 )

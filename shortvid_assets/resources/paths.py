@@ -1,4 +1,4 @@
-"""Where artifacts and finished videos live (DESIGN: `<asset>/<date>/<theme>.<ext>`)."""
+"""The folders and the themes file a deployment uses, as a resource; the layout itself is `storage.artifacts`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import dagster as dg
 from shortvid_assets import settings
 from shortvid_assets.domain.models import Theme
 from shortvid_assets.domain.themes import get_theme, load_themes
-
-REVIEW_FOLDERS = ("review", "approved", "rejected")
+from shortvid_assets.storage.artifacts import Artifacts
 
 
 class ShortvidPaths(dg.ConfigurableResource):
@@ -28,18 +27,9 @@ class ShortvidPaths(dg.ConfigurableResource):
             themes_file=str(settings.themes_file()),
         )
 
-    def daily(self, asset: str, date: str, ext: str) -> Path:
-        return Path(self.data_dir) / asset / f"{date}.{ext}"
-
-    def per_theme(self, asset: str, date: str, theme: str, ext: str) -> Path:
-        return Path(self.data_dir) / asset / date / f"{theme}.{ext}"
-
-    def scene_dir(self, date: str, theme: str) -> Path:
-        return Path(self.data_dir) / "scene_clips" / date / theme
-
-    def review_file(self, folder: str, date: str, theme: str, ext: str) -> Path:
-        """A finished video (or its thumbnail) in output/<review|approved|rejected>/."""
-        return Path(self.output_dir) / folder / f"{date}_{theme}.{ext}"
+    @property
+    def artifacts(self) -> Artifacts:
+        return Artifacts(Path(self.data_dir), Path(self.output_dir))
 
     def themes(self) -> dict[str, Theme]:
         return load_themes(Path(self.themes_file))

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import dagster as dg
 from pydantic import Field
 
+from shortvid_assets import settings
 from shortvid_assets.clients.openai_writer import OpenAIScriptWriter
 from shortvid_assets.domain.costs import PaidCall, total_cost
 from shortvid_assets.domain.models import Theme, TrendReport, VideoPlan
@@ -131,43 +131,31 @@ class OpenAIScriptWriterResource(ScriptWriter):
         )
 
 
-def optional_value(value: str | None, cast: Any) -> Any:
-    """None for an unset, empty or "none" value, else `cast(value)`."""
-    if value is None or value.strip().lower() in ("", "none", "null"):
-        return None
-    return cast(value.strip())
-
-
-def env_number(name: str, cast: Any, default: Any) -> Any:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        return optional_value(raw, cast)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a valid {cast.__name__}; fix or unset it") from None
+def openai_options() -> dict[str, Any]:
+    """Key, server, timeout and SDK retries shared by every OpenAI-backed resource."""
+    return {
+        "api_key": dg.EnvVar("OPENAI_API_KEY"),
+        "base_url": settings.text("OPENAI_BASE_URL"),
+        "timeout_s": settings.number("SHORTVID_OPENAI_TIMEOUT_S", 60.0, minimum=1),
+        "max_retries": settings.number("SHORTVID_OPENAI_MAX_RETRIES", 3, integer=True, minimum=0),
+    }
 
 
 def script_writer_from_env() -> ScriptWriter:
     """The writer named by SHORTVID_SCRIPT_WRITER (template by default), configured from the environment."""
-    choice = os.environ.get("SHORTVID_SCRIPT_WRITER", "").strip().lower() or "template"
+    choice = settings.choice("SHORTVID_SCRIPT_WRITER", SCRIPT_WRITERS)
     if choice == "template":
         writer: ScriptWriter = TemplateScriptWriter()
-    elif choice == "openai":
-        if not os.environ.get("OPENAI_API_KEY", "").strip():
+    else:
+        if not settings.is_set("OPENAI_API_KEY"):
             log.warning("SHORTVID_SCRIPT_WRITER=openai but OPENAI_API_KEY is not set: video_script will fail")
         writer = OpenAIScriptWriterResource(
-            api_key=dg.EnvVar("OPENAI_API_KEY"),
-            base_url=os.environ.get("OPENAI_BASE_URL", "").strip() or None,
-            model=os.environ.get("SHORTVID_OPENAI_MODEL", "").strip() or DEFAULT_OPENAI_MODEL,
-            temperature=env_number("SHORTVID_OPENAI_TEMPERATURE", float, 0.7),
-            seed=env_number("SHORTVID_OPENAI_SEED", int, 7),
-            timeout_s=env_number("SHORTVID_OPENAI_TIMEOUT_S", float, 60.0) or 60.0,
-            max_retries=env_number("SHORTVID_OPENAI_MAX_RETRIES", int, 3) or 0,
-        )
-    else:
-        raise ValueError(
-            f"SHORTVID_SCRIPT_WRITER={choice!r} is not a script writer; use one of {', '.join(SCRIPT_WRITERS)}"
+            **openai_options(),
+            model=settings.text("SHORTVID_OPENAI_MODEL", DEFAULT_OPENAI_MODEL),
+            temperature=settings.number(
+                "SHORTVID_OPENAI_TEMPERATURE", 0.7, minimum=0, maximum=2, allow_none=True
+            ),
+            seed=settings.number("SHORTVID_OPENAI_SEED", 7, integer=True, allow_none=True),
         )
     log.info("script writer: %s", writer.describe())
     return writer

@@ -7,7 +7,6 @@ API failure fails the run (no silent switch to the rules when the LLM was asked 
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from shortvid_assets import settings
 from shortvid_assets.clients.openai_classifier import DEFAULT_BATCH_SIZE, OpenAIStyleClient
 from shortvid_assets.domain.analysis import classify_styles, style_inputs
 
@@ -97,22 +97,15 @@ class OpenAIStyleClassifier(StyleClassifier):
 
 def style_classifier_from_env(environ: Mapping[str, str] | None = None) -> StyleClassifier:
     """The classifier `SHORTVID_STYLE_CLASSIFIER` asks for: `rules` (default) or `openai`."""
-    environ = os.environ if environ is None else environ
-    choice = (environ.get(STYLE_CLASSIFIER_ENV, "").strip() or "rules").lower()
-    if choice == "rules":
+    if settings.choice(STYLE_CLASSIFIER_ENV, ("rules", "openai"), environ) == "rules":
         return RuleStyleClassifier()
-    if choice != "openai":
-        raise ValueError(f"{STYLE_CLASSIFIER_ENV} must be 'rules' or 'openai'; got {choice!r}")
     options: dict = {"api_key": dg.EnvVar(OPENAI_KEY_ENV)}
-    if model := environ.get("SHORTVID_STYLE_MODEL", "").strip():
+    if model := settings.text("SHORTVID_STYLE_MODEL", environ=environ):
         options["model"] = model
-    if base_url := environ.get("OPENAI_BASE_URL", "").strip():
+    if base_url := settings.text("OPENAI_BASE_URL", environ=environ):
         options["base_url"] = base_url
-    if batch := environ.get("SHORTVID_STYLE_BATCH_SIZE", "").strip():
-        try:
-            options["batch_size"] = int(batch)
-        except ValueError:
-            raise ValueError(f"SHORTVID_STYLE_BATCH_SIZE={batch!r} is not a whole number") from None
-        if options["batch_size"] < 1:
-            raise ValueError(f"SHORTVID_STYLE_BATCH_SIZE must be >= 1, got {batch!r}")
+    if settings.is_set("SHORTVID_STYLE_BATCH_SIZE", environ):
+        options["batch_size"] = settings.number(
+            "SHORTVID_STYLE_BATCH_SIZE", None, integer=True, minimum=1, environ=environ
+        )
     return OpenAIStyleClassifier(**options)

@@ -13,11 +13,12 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 import dagster as dg
 from pydantic import Field
 
+from shortvid_assets import clock, settings
 from shortvid_assets.clients.apify import ApifyTikTokClient
 from shortvid_assets.clients.http import CollectionResult
 from shortvid_assets.clients.youtube import YouTubeShortsClient
@@ -43,6 +44,8 @@ class Collection:
     skipped: dict[str, int] = field(default_factory=dict)
     stop_reason: str | None = None
     errors: list[str] = field(default_factory=list)
+    unknown_fields: dict[str, int] = field(default_factory=dict)
+    kept_with_unknown_fields: int = 0
 
     @classmethod
     def from_result(cls, result: CollectionResult) -> Collection:
@@ -55,6 +58,8 @@ class Collection:
             skipped=dict(result.skipped),
             stop_reason=result.stop_reason,
             errors=list(result.errors),
+            unknown_fields=dict(result.unknown_fields),
+            kept_with_unknown_fields=result.kept_with_unknown_fields,
         )
 
 
@@ -123,7 +128,7 @@ class YouTubeTrendSource(TrendSource):
 
     def collect(self, platform: Platform, day: date) -> Collection:
         _check_platform("youtube", platform, "YouTubeTrendSource")
-        start, end = collection_window(day, datetime.now(UTC), self.lookback_hours)
+        start, end = collection_window(day, clock.now(), self.lookback_hours)
         return Collection.from_result(self.client().collect(start, end))
 
     def describe(self) -> str:
@@ -178,7 +183,7 @@ class ApifyTrendSource(TrendSource):
 
     def collect(self, platform: Platform, day: date) -> Collection:
         _check_platform("tiktok", platform, "ApifyTrendSource")
-        start, end = collection_window(day, datetime.now(UTC), 24)
+        start, end = collection_window(day, clock.now(), 24)
         return Collection.from_result(self.client().collect(start, end))
 
     def describe(self) -> str:
@@ -191,35 +196,14 @@ class ApifyTrendSource(TrendSource):
 # --- configuration from the environment ------------------------------------------------------------------
 
 
-def _env(environ: Mapping[str, str], name: str) -> str | None:
-    value = environ.get(name, "").strip()
-    return value or None
-
-
 def _number(environ: Mapping[str, str], name: str, kind: type, default):
-    raw = _env(environ, name)
-    if raw is None:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}; fix or unset it") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {raw!r}")
-    return value
-
-
-def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
-    value = (_env(environ, name) or allowed[0]).lower()
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
+    return settings.number(name, default, integer=kind is int, minimum=1e-9, environ=environ)
 
 
 def youtube_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSource:
     """The YouTube source `SHORTVID_YOUTUBE_SOURCE` asks for (`sample` by default, or `api`)."""
     environ = os.environ if environ is None else environ
-    if _choice(environ, YOUTUBE_SOURCE_ENV, ("sample", "api")) == "sample":
+    if settings.choice(YOUTUBE_SOURCE_ENV, ("sample", "api"), environ) == "sample":
         return SampleTrendSource()
     options: dict = {
         "api_key": dg.EnvVar(YOUTUBE_KEY_ENV),
@@ -229,14 +213,14 @@ def youtube_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSo
         "lookback_hours": _number(environ, "SHORTVID_YOUTUBE_LOOKBACK_HOURS", float, 24.0),
         "timeout_s": _number(environ, "SHORTVID_YOUTUBE_TIMEOUT_S", float, 20.0),
     }
-    if base_url := _env(environ, "SHORTVID_YOUTUBE_BASE_URL"):
+    if base_url := settings.text("SHORTVID_YOUTUBE_BASE_URL", environ=environ):
         options["base_url"] = base_url
     # Unset keeps the default; "any" drops the filter.
     for name, key in (
         ("SHORTVID_YOUTUBE_REGION", "region_code"),
         ("SHORTVID_YOUTUBE_LANGUAGE", "relevance_language"),
     ):
-        if (value := _env(environ, name)) is not None:
+        if (value := settings.text(name, environ=environ)) is not None:
             options[key] = None if value.lower() == "any" else value
     return YouTubeTrendSource(**options)
 
@@ -244,7 +228,7 @@ def youtube_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSo
 def tiktok_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSource:
     """The TikTok source `SHORTVID_TIKTOK_SOURCE` asks for (`sample` by default, or `apify`)."""
     environ = os.environ if environ is None else environ
-    if _choice(environ, TIKTOK_SOURCE_ENV, ("sample", "apify")) == "sample":
+    if settings.choice(TIKTOK_SOURCE_ENV, ("sample", "apify"), environ) == "sample":
         return SampleTrendSource()
     options: dict = {
         "token": dg.EnvVar(APIFY_TOKEN_ENV),
@@ -253,12 +237,12 @@ def tiktok_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSou
         "max_wait_s": _number(environ, "SHORTVID_APIFY_MAX_WAIT_S", float, 600.0),
         "timeout_s": _number(environ, "SHORTVID_APIFY_TIMEOUT_S", float, 30.0),
     }
-    if base_url := _env(environ, "SHORTVID_APIFY_BASE_URL"):
+    if base_url := settings.text("SHORTVID_APIFY_BASE_URL", environ=environ):
         options["base_url"] = base_url
-    if actor := _env(environ, "SHORTVID_APIFY_ACTOR"):
+    if actor := settings.text("SHORTVID_APIFY_ACTOR", environ=environ):
         options["actor_id"] = actor
-    if hashtags := _env(environ, "SHORTVID_APIFY_HASHTAGS"):
+    if hashtags := settings.text("SHORTVID_APIFY_HASHTAGS", environ=environ):
         options["hashtags"] = [tag.strip().lstrip("#") for tag in hashtags.split(",") if tag.strip()]
-    if run_input := _env(environ, "SHORTVID_APIFY_INPUT"):
+    if run_input := settings.text("SHORTVID_APIFY_INPUT", environ=environ):
         options["run_input_json"] = run_input
     return ApifyTrendSource(**options)

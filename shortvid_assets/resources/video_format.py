@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
+from shortvid_assets import settings
 from shortvid_assets.domain.captions import CaptionStyle
 
 # Output sizes by aspect ratio (SHORTVID_VIDEO_ASPECT); 9:16 is the default (VIDEO-2).
 ASPECT_SIZES = {"9:16": (1080, 1920), "16:9": (1920, 1080), "1:1": (1080, 1080), "4:5": (1080, 1350)}
 # x264 preset chosen from benchmarks/render.py: the fastest that keeps 1080x1920 at a reasonable size.
 DEFAULT_PRESET = "veryfast"
+X264_PRESETS = (
+    DEFAULT_PRESET,
+    "ultrafast",
+    "superfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
 
 
-def _size_from_env(env: os._Environ[str] | dict[str, str]) -> tuple[int, int]:
+def _size_from_env() -> tuple[int, int]:
     """SHORTVID_VIDEO_SIZE=WxH, else SHORTVID_VIDEO_ASPECT, else SHORTVID_VIDEO_WIDTH/HEIGHT, else 1080x1920."""
-    size = env.get("SHORTVID_VIDEO_SIZE", "").strip().lower()
-    if size:
+    if size := settings.text("SHORTVID_VIDEO_SIZE"):
         try:
-            w, h = (int(v) for v in size.split("x"))
+            w, h = (int(v) for v in size.lower().split("x"))
         except ValueError:
-            raise ValueError(f"SHORTVID_VIDEO_SIZE={size!r} is not WIDTHxHEIGHT such as 720x1280") from None
+            raise settings.SettingError(
+                f"SHORTVID_VIDEO_SIZE={size[:40]!r} is not WIDTHxHEIGHT such as 720x1280"
+            ) from None
+        if not (16 <= w <= 7680 and 16 <= h <= 7680):
+            raise settings.SettingError(f"SHORTVID_VIDEO_SIZE={size!r}: each side must be 16 to 7680 pixels")
         return w, h
-    aspect = env.get("SHORTVID_VIDEO_ASPECT", "").strip()
-    if aspect:
-        if aspect not in ASPECT_SIZES:
-            raise ValueError(f"SHORTVID_VIDEO_ASPECT={aspect!r} is not one of {', '.join(ASPECT_SIZES)}")
-        return ASPECT_SIZES[aspect]
-    return int(env.get("SHORTVID_VIDEO_WIDTH", 1080)), int(env.get("SHORTVID_VIDEO_HEIGHT", 1920))
+    if settings.is_set("SHORTVID_VIDEO_ASPECT"):
+        return ASPECT_SIZES[settings.choice("SHORTVID_VIDEO_ASPECT", tuple(ASPECT_SIZES))]
+    return (
+        settings.number("SHORTVID_VIDEO_WIDTH", 1080, integer=True, minimum=16, maximum=7680),
+        settings.number("SHORTVID_VIDEO_HEIGHT", 1920, integer=True, minimum=16, maximum=7680),
+    )
 
 
 class VideoFormat(dg.ConfigurableResource):
@@ -64,20 +77,19 @@ class VideoFormat(dg.ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> VideoFormat:
-        env = os.environ
-        width, height = _size_from_env(env)
+        width, height = _size_from_env()
         return cls(
             width=width,
             height=height,
-            fps=int(env.get("SHORTVID_VIDEO_FPS", 30)),
-            preset=env.get("SHORTVID_VIDEO_PRESET", DEFAULT_PRESET),
-            crf=int(env.get("SHORTVID_VIDEO_CRF", 21)),
-            font_path=env.get("SHORTVID_FONT") or None,
-            caption_color=env.get("SHORTVID_CAPTION_COLOR", "#FFFFFF"),
-            caption_highlight_color=env.get("SHORTVID_CAPTION_HIGHLIGHT", "#FFD400"),
-            music_path=env.get("SHORTVID_MUSIC") or None,
-            music_volume=float(env.get("SHORTVID_MUSIC_VOLUME", 0.15)),
-            loudness_lufs=float(env.get("SHORTVID_LOUDNESS_LUFS", -14.0)),
-            thumbnail_at_s=float(env.get("SHORTVID_THUMBNAIL_AT_S", 1.0)),
-            render_timeout_s=float(env.get("SHORTVID_RENDER_TIMEOUT_S", 900.0)),
+            fps=settings.number("SHORTVID_VIDEO_FPS", 30, integer=True, minimum=1, maximum=120),
+            preset=settings.choice("SHORTVID_VIDEO_PRESET", X264_PRESETS),
+            crf=settings.number("SHORTVID_VIDEO_CRF", 21, integer=True, minimum=0, maximum=51),
+            font_path=settings.text("SHORTVID_FONT"),
+            caption_color=settings.text("SHORTVID_CAPTION_COLOR", "#FFFFFF"),
+            caption_highlight_color=settings.text("SHORTVID_CAPTION_HIGHLIGHT", "#FFD400"),
+            music_path=settings.text("SHORTVID_MUSIC"),
+            music_volume=settings.number("SHORTVID_MUSIC_VOLUME", 0.15, minimum=0, maximum=4),
+            loudness_lufs=settings.number("SHORTVID_LOUDNESS_LUFS", -14.0, minimum=-70, maximum=0),
+            thumbnail_at_s=settings.number("SHORTVID_THUMBNAIL_AT_S", 1.0, minimum=0),
+            render_timeout_s=settings.number("SHORTVID_RENDER_TIMEOUT_S", 900.0, minimum=1),
         )

@@ -8,51 +8,25 @@
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 import dagster as dg
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shortvid_assets import settings
 from shortvid_assets.clients.openai_video import DEFAULT_VIDEO_MODEL, OpenAIVideoClient
 from shortvid_assets.clients.pexels import DEFAULT_BASE_URL as PEXELS_URL
 from shortvid_assets.clients.pexels import PexelsClient
-from shortvid_assets.domain.procedural import gradient_source, render_procedural_clip
-from shortvid_assets.domain.render import GeneratedClip, fit_clip
+from shortvid_assets.domain.procedural import render_procedural_clip
+from shortvid_assets.domain.render import fit_clip
+from shortvid_assets.domain.scenes import SceneClip
 
 log = logging.getLogger(__name__)
 
 VISUALS = ("procedural", "pexels", "openai")
 PREVIEW_DIVISOR = 4  # stored procedural scenes are previews at a quarter of each side
-
-
-class SceneClip(BaseModel):
-    """One scene's MP4 (VIDEO-4) and where it came from: provider, credit, cost."""
-
-    path: str
-    provider: str
-    attribution: str | None = None
-    source_url: str | None = None
-    cost_usd: float = 0.0
-    # Set by procedural visuals drawn in the render graph: the final render regenerates the scene from
-    # these (at the scene's final length) instead of decoding the stored MP4.
-    in_graph_seed: str | None = None
-    in_graph_prompt: str | None = None
-
-    def composition_input(
-        self, *, duration_s: float, width: int, height: int, fps: int
-    ) -> Path | GeneratedClip:
-        """What the final render reads for this scene: the stored MP4, or its in-graph recipe."""
-        if self.in_graph_seed is None:
-            return Path(self.path)
-        return GeneratedClip(
-            gradient_source(
-                duration_s=duration_s, width=width, height=height, fps=fps, seed=self.in_graph_seed,
-                prompt=self.in_graph_prompt or "",
-            )
-        )  # fmt: skip
 
 
 class VisualProvider(dg.ConfigurableResource, ABC):
@@ -165,32 +139,25 @@ class OpenAIVideoVisuals(VisualProvider):
 
 def visuals_from_env() -> VisualProvider:
     """The provider named by SHORTVID_VISUALS (procedural by default), configured from the environment."""
-    choice = os.environ.get("SHORTVID_VISUALS", "").strip().lower() or "procedural"
+    choice = settings.choice("SHORTVID_VISUALS", VISUALS)
     if choice == "procedural":
-        in_graph = os.environ.get("SHORTVID_PROCEDURAL_IN_GRAPH", "1").strip().lower() not in (
-            "0",
-            "false",
-            "no",
+        provider: VisualProvider = ProceduralVisuals(
+            in_graph=settings.flag("SHORTVID_PROCEDURAL_IN_GRAPH", True)
         )
-        provider: VisualProvider = ProceduralVisuals(in_graph=in_graph)
     elif choice == "pexels":
-        if not os.environ.get("PEXELS_API_KEY", "").strip():
+        if not settings.is_set("PEXELS_API_KEY"):
             log.warning("SHORTVID_VISUALS=pexels but PEXELS_API_KEY is not set: scene clips will fail")
         provider = PexelsVisuals(
             api_key=dg.EnvVar("PEXELS_API_KEY"),
-            base_url=os.environ.get("SHORTVID_PEXELS_BASE_URL", "").strip() or PEXELS_URL,
+            base_url=settings.text("SHORTVID_PEXELS_BASE_URL", PEXELS_URL),
         )
-    elif choice == "openai":
-        if not os.environ.get("OPENAI_API_KEY", "").strip():
+    else:
+        if not settings.is_set("OPENAI_API_KEY"):
             log.warning("SHORTVID_VISUALS=openai but OPENAI_API_KEY is not set: scene clips will fail")
         provider = OpenAIVideoVisuals(
             api_key=dg.EnvVar("OPENAI_API_KEY"),
-            base_url=os.environ.get("OPENAI_BASE_URL", "").strip() or None,
-            model=os.environ.get("SHORTVID_VIDEO_MODEL", "").strip() or DEFAULT_VIDEO_MODEL,
-        )
-    else:
-        raise ValueError(
-            f"SHORTVID_VISUALS={choice!r} is not a visual provider; use one of {', '.join(VISUALS)}"
+            base_url=settings.text("OPENAI_BASE_URL"),
+            model=settings.text("SHORTVID_VIDEO_MODEL", DEFAULT_VIDEO_MODEL),
         )
     log.info("visuals: %s", provider.name)
     return provider

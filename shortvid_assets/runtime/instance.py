@@ -15,32 +15,9 @@ from shortvid_assets.storage import postgres
 
 log = logging.getLogger(__name__)
 
-# Default pool limits (DESIGN: the render is encode-bound, one at a time on 2 cores; the YouTube and
+# Default pool limits (the render is encode-bound, one at a time on 2 cores; the YouTube and
 # Apify quotas are per project, so one collector each; the OpenAI API takes a few calls at once).
 POOL_LIMITS = {"render": 1, "openai": 4, "youtube_api": 1, "apify": 1}
-POOL_ENV_PREFIX = "SHORTVID_POOL_"
-
-
-class InvalidPoolLimit(ValueError):
-    """A SHORTVID_POOL_<NAME> variable that is not a whole number of at least 1."""
-
-
-def pool_overrides(environ: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Pool limits set by SHORTVID_POOL_<NAME> variables (e.g. SHORTVID_POOL_RENDER=2 -> {"render": 2})."""
-    environ = os.environ if environ is None else environ
-    limits = {}
-    for name, value in environ.items():
-        if not name.startswith(POOL_ENV_PREFIX) or not value.strip():
-            continue
-        pool = name[len(POOL_ENV_PREFIX) :].lower()
-        try:
-            limit = int(value)
-        except ValueError:
-            limit = 0
-        if limit < 1:
-            raise InvalidPoolLimit(f"{name}={value!r}: a pool limit is a whole number of at least 1")
-        limits[pool] = limit
-    return limits
 
 
 def apply_pool_limits(
@@ -51,7 +28,7 @@ def apply_pool_limits(
     A default goes only where the pool has no limit of its own yet (so a limit someone set in the
     UI or with `dagster instance concurrency set` stays); a SHORTVID_POOL_<NAME> variable always wins.
     """
-    overrides = pool_overrides(environ)
+    overrides = settings.pool_limits(environ)
     storage = instance.event_log_storage
     limits = {}
     for pool in sorted({*POOL_LIMITS, *overrides}):
@@ -69,7 +46,7 @@ def prepare_environment() -> dict[str, str]:
     """Resolve the database and Dagster home and export them for this process and its children."""
     database = postgres.resolve_database_url()
     os.environ["SHORTVID_DATABASE_URL"] = database
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.state_dir() / "dagster_home").resolve()
+    home = Path(settings.text("DAGSTER_HOME") or settings.state_dir() / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"

@@ -10,12 +10,11 @@ scheme `postgresql+psycopg2`, which dagster-postgres needs with SQLAlchemy 2.1.
 
 from __future__ import annotations
 
-import os
-
 from dagster import Field, StringSource
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
 
+from shortvid_assets import settings
 from shortvid_assets.storage import postgres
 
 STORAGE_URL_ENV = "SHORTVID_DAGSTER_STORAGE_URL"
@@ -23,7 +22,7 @@ STORAGE_URL_ENV = "SHORTVID_DAGSTER_STORAGE_URL"
 
 def storage_url(configured: str | None = None) -> str:
     """The instance storage URL (scheme `postgresql+psycopg2`) by the order in the module docstring."""
-    url = (configured or "").strip() or os.environ.get(STORAGE_URL_ENV, "").strip()
+    url = (configured or "").strip() or settings.text(STORAGE_URL_ENV)
     return postgres.dagster_storage_url(url or postgres.resolve_database_url())
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB, load_job
+from shortvid_assets.definitions import load_job
+from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
 from shortvid_assets.partitions import date_theme_key
 
 log = logging.getLogger(__name__)

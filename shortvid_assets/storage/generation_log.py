@@ -210,6 +210,20 @@ def generation_cost(
         return float(cur.fetchone()[0])
 
 
+def logged_cost(conn: psycopg2.extensions.connection, date: dt.date | str, theme: str) -> float | None:
+    """USD spent on the video (every attempt) for the review page; None when nothing was logged for it."""
+    with postgres.transaction(conn) as cur:
+        cur.execute("SELECT to_regclass('generation_log') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return None
+        cur.execute(
+            "SELECT count(*), coalesce(sum(cost_usd), 0) FROM generation_log WHERE date = %s AND theme = %s",
+            (_date(date), theme),
+        )
+        count, total = cur.fetchone()
+    return float(total) if count else None
+
+
 def to_json(record: GenerationRecord) -> str:
     """The record as indented JSON, for `shortvid log show`."""
     return json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False)

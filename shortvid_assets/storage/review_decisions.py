@@ -12,27 +12,23 @@ only the latest decision whose hash matches the current file (or that has no has
 typed by hand in a SQL client may). A byte-identical re-render keeps its decision, which is
 right: the reviewer saw exactly those bytes.
 
-`submit_decision` is the one validation every writer in shortvid goes through (CLI, review
-page): a known theme, a date inside the partitions, a composed video on disk, a reviewer.
+`shortvid_assets.review.decisions.submit_decision` is the one validation every writer in
+shortvid goes through (CLI, review page) before `record_decision` stores a row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import psycopg2
 import psycopg2.extensions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shortvid_assets.storage import postgres
-
-if TYPE_CHECKING:
-    from shortvid_assets.resources.paths import ShortvidPaths
 
 DECISIONS = ("approved", "rejected")
 Decision = Literal["approved", "rejected"]
@@ -228,103 +224,6 @@ def _row_to_decision(row: tuple) -> ReviewDecision:
     return ReviewDecision.model_validate(dict(zip(keys, row, strict=True)))
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes, as 64 lowercase hex digits."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def find_video(paths: ShortvidPaths, partition_date: str, theme: str) -> Path | None:
-    """The partition's composed MP4 in output/review, approved or rejected; None when there is none."""
-    from shortvid_assets.resources.paths import REVIEW_FOLDERS
-
-    for folder in REVIEW_FOLDERS:
-        video = paths.review_file(folder, partition_date, theme, "mp4")
-        if video.is_file():
-            return video
-    return None
-
-
-def _check_partition_date(value: dt.date | str) -> dt.date:
-    """A date inside the daily partitions (their start .. today, UTC)."""
-    try:
-        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InvalidDecision(
-            f"invalid date {str(value)!r}: write it as YYYY-MM-DD, e.g. 2026-11-24"
-        ) from None
-    from shortvid_assets.partitions import daily_partitions  # dagster import only where it is needed
-
-    first = daily_partitions.start.date()
-    today = dt.datetime.now(dt.UTC).date()
-    if not first <= day <= today:
-        raise InvalidDecision(
-            f"date {day} is outside the daily partitions ({first} .. {today}, UTC): no video can exist for it"
-        )
-    return day
-
-
-def submit_decision(
-    conn: psycopg2.extensions.connection,
-    paths: ShortvidPaths,
-    *,
-    partition_date: dt.date | str,
-    theme: str,
-    decision: str,
-    reviewer: str,
-    note: str | None = None,
-    expected_sha256: str | None = None,
-) -> ReviewDecision:
-    """Validate a reviewer's decision against the themes and output folders, then record it.
-
-    The one validation shared by every writer (CLI, review page): bad input raises
-    `InvalidDecision` here, at write time, so the sensor never meets a decision it must skip.
-    `expected_sha256` is the hash of the video the reviewer watched (the page sends it): a
-    re-render in the meantime refuses the decision instead of applying it to unseen bytes.
-    """
-    from shortvid_assets.domain.themes import ThemeConfigError
-
-    if not reviewer or not reviewer.strip():
-        raise InvalidDecision("The reviewer is empty; say who decided (a name or e-mail).")
-    if decision not in DECISIONS:
-        raise InvalidDecision(
-            f"Decision {decision!r} is not one of {', '.join(DECISIONS)}; pass one of those."
-        )
-    day = _check_partition_date(partition_date)
-    try:
-        themes = paths.themes()
-    except ThemeConfigError as err:
-        raise InvalidDecision(str(err)) from None
-    if theme not in themes:
-        known = ", ".join(sorted(themes)) or "none"
-        raise InvalidDecision(f"unknown theme {theme!r}; known themes: {known} (from {paths.themes_file})")
-    video = find_video(paths, day.isoformat(), theme)
-    if video is None:
-        raise InvalidDecision(
-            f"no composed video for {day} {theme} in {paths.output_dir}: run "
-            f"`shortvid run --date {day} --theme {theme}` first"
-        )
-    sha256 = file_sha256(video)
-    if expected_sha256 is not None and expected_sha256 != sha256:
-        raise InvalidDecision(
-            f"the video for {day} {theme} was re-rendered since you opened it; reload the page and watch "
-            "the new render before deciding"
-        )
-    return record_decision(
-        conn,
-        partition_date=day,
-        theme=theme,
-        decision=decision,
-        reviewer=reviewer,
-        note=(note or "").strip() or None,
-        video_path=video,
-        video_sha256=sha256,
-    )
-
-
 def record_decision(
     conn: psycopg2.extensions.connection,
     *,
@@ -336,7 +235,7 @@ def record_decision(
     video_path: str | Path,
     video_sha256: str | None = None,
 ) -> ReviewDecision:
-    """Insert one decision as given and return the stored row; `submit_decision` validates it first."""
+    """Insert one decision as given and return the stored row; `review.decisions.submit_decision` validates it first."""
     if decision not in DECISIONS:
         raise InvalidDecision(
             f"Decision {decision!r} is not one of {', '.join(DECISIONS)}; pass one of those."

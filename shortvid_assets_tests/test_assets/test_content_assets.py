@@ -13,13 +13,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shortvid_assets.assets.content import (
-    StaleTimelineError,
-    read_plan,
-    read_scene_durations,
-    timeline_path,
-)
-from shortvid_assets.assets.trends import read_report
 from shortvid_assets.definitions import build_definitions
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.domain.prompts import plan_brief
@@ -30,6 +23,7 @@ from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.script_writers import OpenAIScriptWriterResource, TemplateScriptWriter
 from shortvid_assets.resources.voices import OpenAIVoiceResource
 from shortvid_assets.storage import generation_log, postgres
+from shortvid_assets.storage.artifacts import StaleTimelineError
 from shortvid_assets_tests.fakes.fake_openai import (
     CHAT,
     FAKE_KEY,
@@ -108,7 +102,7 @@ def openai_voice(fake: FakeOpenAI, **options) -> OpenAIVoiceResource:
 
 def write_trend_report(workspace: ShortvidPaths) -> None:
     """The day's trend report as trend_report writes it: question hooks, ~20 s, talking-head (SCRIPT-4)."""
-    path = workspace.daily("trend_report", DAY, "json")
+    path = workspace.artifacts.daily("trend_report", DAY, "json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         make_report(hook_type="question", duration_s=20.0, style="talking-head").model_dump_json()
@@ -127,7 +121,7 @@ def materialize(instance, resources, assets=CONTENT) -> dg.ExecuteInProcessResul
 
 def aligned_plan(workspace: ShortvidPaths) -> str:
     """A plan in the wire format that follows the day's report for the theme, as the writer demands."""
-    brief = plan_brief(workspace.theme(THEME), read_report(workspace, DAY))
+    brief = plan_brief(workspace.theme(THEME), workspace.artifacts.read_report(DAY))
     tags = list(dict.fromkeys([*brief.trend_hashtags[:2], "glowbrew", "coldbrew", "energy", "coffee"]))[:6]
     return plan_json(
         target_s=brief.target_duration_s, hook_type=brief.hook_type, style=brief.style, hashtags=tags
@@ -166,7 +160,7 @@ def test_openai_script_and_voice_through_the_graph(instance, graph_resources, wo
     result = materialize(instance, resources)
 
     assert result.success
-    plan = read_plan(workspace, DAY, THEME)
+    plan = workspace.artifacts.read_plan(DAY, THEME)
     assert plan == VideoPlan.model_validate_json(aligned_plan(workspace))
     assert (plan.hook_type, plan.duration_s) == ("question", pytest.approx(20.0))  # SCRIPT-4
     script = metadata_of(result, "video_script")
@@ -193,13 +187,13 @@ def test_openai_script_and_voice_through_the_graph(instance, graph_resources, wo
     assert voice["cost_usd"] == pytest.approx(
         speech_chars * 15.90 / 1e6 + voice["paid_calls"][1]["units"]["seconds"] / 60 * 0.006, abs=1e-6
     )
-    wav = workspace.per_theme("voiceover", DAY, THEME, "wav")
+    wav = workspace.artifacts.per_theme("voiceover", DAY, THEME, "wav")
     assert wav_seconds(wav) == pytest.approx(plan.duration_s, abs=0.01)
-    words = json.loads(workspace.per_theme("voiceover", DAY, THEME, "words.json").read_text())
+    words = json.loads(workspace.artifacts.per_theme("voiceover", DAY, THEME, "words.json").read_text())
     assert [w["word"] for w in words] == plan.voiceover_script.split()
     assert all(0 <= w["start_s"] <= w["end_s"] <= plan.duration_s for w in words)
-    assert not timeline_path(workspace, DAY, THEME).exists()
-    assert read_scene_durations(workspace, DAY, THEME, plan) == [s.duration_s for s in plan.scenes]
+    assert not workspace.artifacts.timeline(DAY, THEME).exists()
+    assert workspace.artifacts.scene_durations(DAY, THEME, plan) == [s.duration_s for s in plan.scenes]
     assert len(fake.requests_to(CHAT)) == 2 and len(fake.requests_to(SPEECH)) == 1
     assert len(fake.requests_to(TRANSCRIPTIONS)) == 1
 
@@ -212,7 +206,7 @@ def test_openai_script_and_voice_through_the_graph(instance, graph_resources, wo
         "openai",
     )
     assert script_row.prompts == script["prompts"] and script_row.trend_pattern == plan.trend_pattern
-    assert script_row.output_path == str(workspace.per_theme("video_script", DAY, THEME, "json"))
+    assert script_row.output_path == str(workspace.artifacts.per_theme("video_script", DAY, THEME, "json"))
     assert script_row.id == script["generation_log_id"] and script_row.run_id == result.run_id
     assert (voice_row.asset, voice_row.status, voice_row.model) == (
         "voiceover",
@@ -257,7 +251,7 @@ def test_speech_too_long_for_the_tempo_limits_stretches_the_scenes(
     }
     write_trend_report(workspace)
     assert materialize(instance, resources, [dg.AssetKey("video_script")]).success
-    plan = read_plan(workspace, DAY, THEME)
+    plan = workspace.artifacts.read_plan(DAY, THEME)
     stretched_s = min(plan.duration_s * 1.1, 4.0 * len(plan.scenes) - 0.5)  # what the scenes will last
     fake.speech_duration_s = (stretched_s - 0.3) * 1.15  # at the fastest tempo, plus the 0.3 s tail
 
@@ -266,10 +260,10 @@ def test_speech_too_long_for_the_tempo_limits_stretches_the_scenes(
     assert result.success
     voice = metadata_of(result, "voiceover")
     assert voice["fits_plan"] is False and voice["tempo"] == pytest.approx(1.15)
-    durations = read_scene_durations(workspace, DAY, THEME, plan)
+    durations = workspace.artifacts.scene_durations(DAY, THEME, plan)
     assert durations == voice["scene_durations"]
     assert len(durations) == len(plan.scenes) and all(2.0 <= d <= 4.0 for d in durations)
-    wav = workspace.per_theme("voiceover", DAY, THEME, "wav")
+    wav = workspace.artifacts.per_theme("voiceover", DAY, THEME, "wav")
     assert sum(durations) == pytest.approx(wav_seconds(wav), abs=0.002)
     assert sum(durations) == pytest.approx(stretched_s, abs=0.05) and stretched_s > plan.duration_s + 1
 
@@ -277,18 +271,18 @@ def test_speech_too_long_for_the_tempo_limits_stretches_the_scenes(
         plan.duration_s * 0.9
     )  # a new voiceover that fits: the scenes go back to the plan
     assert materialize(instance, resources, [dg.AssetKey("voiceover")]).success
-    assert not timeline_path(workspace, DAY, THEME).exists()
-    assert read_scene_durations(workspace, DAY, THEME, plan) == [s.duration_s for s in plan.scenes]
+    assert not workspace.artifacts.timeline(DAY, THEME).exists()
+    assert workspace.artifacts.scene_durations(DAY, THEME, plan) == [s.duration_s for s in plan.scenes]
 
 
 def test_a_timeline_made_for_another_plan_is_refused(workspace):
     plan = VideoPlan.model_validate_json(plan_json(target_s=20.0))
-    path = timeline_path(workspace, DAY, THEME)
+    path = workspace.artifacts.timeline(DAY, THEME)
     path.parent.mkdir(parents=True)
     path.write_text(timeline_for([3.0, 3.0, 3.0], 12.0, 1.15).model_dump_json())
 
     with pytest.raises(StaleTimelineError, match="re-materialize voiceover"):
-        read_scene_durations(workspace, DAY, THEME, plan)
+        workspace.artifacts.scene_durations(DAY, THEME, plan)
 
 
 REFUSAL_USD = (800 * 0.15 + 12 * 0.60) / 1e6  # a refusal is billed too: prompt + 12 completion tokens
@@ -334,9 +328,9 @@ def test_script_failures_fail_the_asset_and_log_what_was_spent(
     assert message in error and FAKE_KEY not in error
     assert metadata["transient"] is transient
     assert metadata["cost_usd"] == pytest.approx(spent, abs=1e-6)
-    assert not workspace.per_theme("video_script", DAY, THEME, "json").exists()
+    assert not workspace.artifacts.per_theme("video_script", DAY, THEME, "json").exists()
     assert not list(Path(workspace.data_dir).glob("video_script/**/*"))  # not even a temporary file
-    assert not workspace.per_theme("voiceover", DAY, THEME, "wav").exists()
+    assert not workspace.artifacts.per_theme("voiceover", DAY, THEME, "wav").exists()
     (row,) = generation_log.list_generations(log_conn, date=DAY, theme=THEME)
     assert (row.asset, row.status, row.model, row.id) == (
         "video_script",
@@ -370,7 +364,7 @@ def test_voice_failures_fail_the_asset_and_write_nothing(
     error, metadata = step_failure(result, "voiceover")
     assert message in error and metadata["transient"] is True
     for ext in ("wav", "words.json", "timeline.json"):
-        assert not workspace.per_theme("voiceover", DAY, THEME, ext).exists()
+        assert not workspace.artifacts.per_theme("voiceover", DAY, THEME, ext).exists()
     voice_row, script_row = generation_log.list_generations(log_conn, date=DAY, theme=THEME)
     assert (script_row.status, voice_row.status, voice_row.asset) == ("succeeded", "failed", "voiceover")
     assert len(voice_row.calls) == paid_calls and (voice_row.cost_usd > 0) == (paid_calls > 0)

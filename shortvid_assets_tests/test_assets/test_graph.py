@@ -7,10 +7,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from shortvid_assets.definitions import build_definitions
+from shortvid_assets.definitions import build_definitions, reconstructable_job
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.domain.probe import audio_mean_volume_db, probe_media
-from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB, reconstructable_job
+from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
 from shortvid_assets.partitions import daily_partitions, date_theme_key, date_theme_partitions
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.runtime.runner import run_day
@@ -47,24 +47,24 @@ def test_whole_graph_makes_a_video_awaiting_review(instance, graph_resources, wo
     assert [r.success for r in runs] == [True, True]
     for stage in STAGES:
         assert len(materializations(instance, stage)) == 1, stage
-    trends = pd.read_parquet(workspace.daily("trends", DAY, "parquet"))
+    trends = pd.read_parquet(workspace.artifacts.daily("trends", DAY, "parquet"))
     assert len(trends) == 100 and not trends.duplicated(["platform", "external_id"]).any()
     assert latest_metadata(instance, "trends")["duplicates_removed"] == 6
 
-    plan = VideoPlan.model_validate_json(workspace.per_theme("video_script", DAY, THEME, "json").read_text())
-    video = workspace.per_theme("composed_video", DAY, THEME, "mp4")
+    plan = VideoPlan.model_validate_json(workspace.artifacts.per_theme("video_script", DAY, THEME, "json").read_text())
+    video = workspace.artifacts.per_theme("composed_video", DAY, THEME, "mp4")
     info = probe_media(video)
     assert (info.width, info.height, info.video_codec, info.audio_codec) == (216, 384, "h264", "aac")
     assert info.pix_fmt == "yuv420p"
     assert abs(info.duration_s - plan.duration_s) <= 1.0
     assert audio_mean_volume_db(video) > -35  # speech, not silence
-    assert len(list(workspace.scene_dir(DAY, THEME).glob("scene-*.mp4"))) == len(plan.scenes)
-    words = json.loads(workspace.per_theme("voiceover", DAY, THEME, "words.json").read_text())
+    assert len(list(workspace.artifacts.scene_dir(DAY, THEME).glob("scene-*.mp4"))) == len(plan.scenes)
+    words = json.loads(workspace.artifacts.per_theme("voiceover", DAY, THEME, "words.json").read_text())
     assert len(words) == len(plan.voiceover_script.split())
 
-    review_copy = workspace.review_file("review", DAY, THEME, "mp4")
+    review_copy = workspace.artifacts.review_file("review", DAY, THEME, "mp4")
     assert review_copy.read_bytes() == video.read_bytes()
-    assert workspace.review_file("review", DAY, THEME, "jpg").stat().st_size > 1000
+    assert workspace.artifacts.review_file("review", DAY, THEME, "jpg").stat().st_size > 1000
     status = latest_metadata(instance, "review_status")
     assert status["status"] == "pending"
     composed = latest_metadata(instance, "composed_video")
@@ -85,8 +85,8 @@ def test_failed_composition_resumes_without_redoing_earlier_stages(instance, gra
     first = run_day(instance, DAY, [THEME], defs=build_definitions(broken))
 
     assert first[0].success and not first[1].success
-    assert not workspace.per_theme("composed_video", DAY, THEME, "mp4").exists()
-    assert not workspace.review_file("review", DAY, THEME, "mp4").exists()
+    assert not workspace.artifacts.per_theme("composed_video", DAY, THEME, "mp4").exists()
+    assert not workspace.artifacts.review_file("review", DAY, THEME, "mp4").exists()
     failure = next(
         e for e in instance.all_logs(first[1].run_id) if e.dagster_event and e.dagster_event.is_step_failure
     )
@@ -99,7 +99,7 @@ def test_failed_composition_resumes_without_redoing_earlier_stages(instance, gra
     assert resumed[1].success
     for stage in ("trends", "trend_report", "video_script", "voiceover", "scene_clips", "composed_video"):
         assert len(materializations(instance, stage)) == 1, stage
-    assert workspace.review_file("review", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("review", DAY, THEME, "mp4").exists()
 
 
 @pytest.mark.slow

@@ -22,7 +22,6 @@ from shortvid_assets.assets.media import (
     CHECK_DURATION,
     CHECK_FORMAT,
     CHECK_LOUDNESS,
-    CLIPS_MANIFEST,
     quality_checks,
 )
 from shortvid_assets.definitions import build_definitions
@@ -32,9 +31,11 @@ from shortvid_assets.domain.models import TextOverlay, WordTiming
 from shortvid_assets.domain.probe import probe_media
 from shortvid_assets.domain.procedural import gradient_source
 from shortvid_assets.domain.render import GeneratedClip, RenderError, RenderSpec, render_video
+from shortvid_assets.domain.scenes import SceneClip
 from shortvid_assets.resources.video_format import VideoFormat
-from shortvid_assets.resources.visuals import ProceduralVisuals, SceneClip
+from shortvid_assets.resources.visuals import ProceduralVisuals
 from shortvid_assets.runtime.runner import run_day
+from shortvid_assets.storage.artifacts import CLIPS_MANIFEST
 
 from .conftest import DAY, SMALL, THEME
 
@@ -174,7 +175,7 @@ def test_graph_records_all_checks_and_draws_procedural_scenes_in_graph(
 ) -> None:
     runs = run_day(instance, DAY, [THEME], defs=build_definitions(graph_resources))
     assert all(r.success for r in runs)
-    manifest = json.loads((workspace.scene_dir(DAY, THEME) / CLIPS_MANIFEST).read_text())
+    manifest = json.loads((workspace.artifacts.scene_dir(DAY, THEME) / CLIPS_MANIFEST).read_text())
     assert manifest and all(c["provider"] == "procedural" and c["in_graph_seed"] for c in manifest)
     event = instance.get_latest_materialization_event(dg.AssetKey("composed_video"))
     metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}

@@ -13,14 +13,17 @@ from click.testing import CliRunner
 
 from shortvid_assets.cli import main
 from shortvid_assets.definitions import build_definitions
-from shortvid_assets.orchestration import sensors
-from shortvid_assets.orchestration.jobs import REVIEW_JOB
-from shortvid_assets.orchestration.sensors import review_decisions_sensor, themes_sensor
+from shortvid_assets.domain.files import file_sha256
+from shortvid_assets.orchestration.jobs import REVIEW_JOB, review_status_job
+from shortvid_assets.orchestration.sensors import build_review_decisions_sensor, themes_sensor
 from shortvid_assets.resources.review_db import ReviewDatabase
+from shortvid_assets.review import queue
 from shortvid_assets.runtime.runner import run_day
 from shortvid_assets.storage import postgres, review_decisions
 
 from .conftest import DAY, THEME
+
+review_decisions_sensor = build_review_decisions_sensor(review_status_job)
 
 
 @pytest.fixture
@@ -76,16 +79,16 @@ def test_cli_approval_is_applied_by_one_sensor_tick_and_its_run(
     assert len(result.run_requests) == 1
     request = result.run_requests[0]
     saved = decisions(review_db_url)[0]
-    assert request.run_key == f"review-decision-{saved.id}"
+    assert request.run_key.startswith(f"review-decision-{saved.id}-")
     assert request.partition_key == f"{DAY}|{THEME}"
 
     metadata = apply(instance, rendered, request)
     assert metadata["status"] == "approved"
     assert metadata["reviewer"] == "maya" and metadata["note"] == "great hook"
     assert metadata["decision_id"] == saved.id
-    assert workspace.review_file("approved", DAY, THEME, "mp4").exists()
-    assert workspace.review_file("approved", DAY, THEME, "jpg").exists()
-    assert not workspace.review_file("review", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("approved", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("approved", DAY, THEME, "jpg").exists()
+    assert not workspace.artifacts.review_file("review", DAY, THEME, "mp4").exists()
 
     again, _ = tick(instance, review_db_url, cursor=result.cursor)
     assert isinstance(again, dg.SkipReason)
@@ -109,8 +112,8 @@ def test_changed_decision_moves_the_video_again_and_latest_wins(
     assert result.run_requests[0].tags["shortvid/decision_ids"].count(",") == 1
     metadata = apply(instance, rendered, result.run_requests[0])
     assert (metadata["status"], metadata["reviewer"]) == ("rejected", "omar")
-    assert workspace.review_file("rejected", DAY, THEME, "mp4").exists()
-    assert not workspace.review_file("approved", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("rejected", DAY, THEME, "mp4").exists()
+    assert not workspace.artifacts.review_file("approved", DAY, THEME, "mp4").exists()
     assert len(decisions(review_db_url)) == 2  # both stay in history
 
     listing = runner.invoke(main, ["review", "list"], env=cli_env)
@@ -179,18 +182,18 @@ def test_a_decision_about_an_older_render_is_not_applied_to_a_new_one(
     runner = CliRunner()
     assert runner.invoke(main, ["review", "approve", DAY, THEME, "--by", "maya"], env=cli_env).exit_code == 0
     (approval,) = decisions(review_db_url)
-    assert approval.video_sha256 == review_decisions.file_sha256(
-        workspace.review_file("review", DAY, THEME, "mp4")
+    assert approval.video_sha256 == file_sha256(
+        workspace.artifacts.review_file("review", DAY, THEME, "mp4")
     )
     # A new render lands in output/review before the sensor applies the approval.
-    video = workspace.review_file("review", DAY, THEME, "mp4")
+    video = workspace.artifacts.review_file("review", DAY, THEME, "mp4")
     video.write_bytes(video.read_bytes() + b"\0new render")
 
     result, _ = tick(instance, review_db_url)
     metadata = apply(instance, rendered, result.run_requests[0])
     assert metadata["status"] == "pending"
     assert metadata["stale_decision_id"] == approval.id
-    assert video.exists() and not workspace.review_file("approved", DAY, THEME, "mp4").exists()
+    assert video.exists() and not workspace.artifacts.review_file("approved", DAY, THEME, "mp4").exists()
 
     # A decision about the new render is applied.
     assert runner.invoke(main, ["review", "reject", DAY, THEME, "--by", "omar"], env=cli_env).exit_code == 0
@@ -198,7 +201,7 @@ def test_a_decision_about_an_older_render_is_not_applied_to_a_new_one(
     metadata = apply(instance, rendered, result.run_requests[0])
     assert (metadata["status"], metadata["reviewer"]) == ("rejected", "omar")
     assert "stale_decision_id" not in metadata
-    assert workspace.review_file("rejected", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("rejected", DAY, THEME, "mp4").exists()
 
 
 # --- the sensor across ticks: backlog, legacy cursor, outage --------------------------------------------
@@ -216,7 +219,7 @@ def _insert(url: str, day: str, theme: str, decision: str = "approved") -> int:
 
 
 def test_a_long_backlog_is_launched_over_several_ticks_each_video_once(instance, review_db_url, monkeypatch):
-    monkeypatch.setattr(sensors, "MAX_RUNS_PER_TICK", 2)
+    monkeypatch.setattr(queue, "MAX_RUNS_PER_TICK", 2)
     ids = [_insert(review_db_url, DAY, f"t{i}") for i in range(5)]
     cursor, launched, keys = None, [], []
     for expected in (2, 2, 1):
@@ -226,21 +229,21 @@ def test_a_long_backlog_is_launched_over_several_ticks_each_video_once(instance,
         keys += [r.run_key for r in result.run_requests]
         cursor = result.cursor
     assert launched == [f"{DAY}|t0", f"{DAY}|t1", f"{DAY}|t2", f"{DAY}|t3", f"{DAY}|t4"]
-    assert keys == [f"review-decision-{i}" for i in ids]
+    assert [k.rsplit("-", 1)[0] for k in keys] == [f"review-decision-{i}" for i in ids]
     again, _ = tick(instance, review_db_url, cursor)
     assert isinstance(again, dg.SkipReason)
 
 
 def test_a_new_decision_for_a_queued_video_merges_into_its_entry(instance, review_db_url, monkeypatch):
-    monkeypatch.setattr(sensors, "MAX_RUNS_PER_TICK", 1)
+    monkeypatch.setattr(queue, "MAX_RUNS_PER_TICK", 1)
     first = _insert(review_db_url, DAY, "a")
     _insert(review_db_url, DAY, "b")
     result, _ = tick(instance, review_db_url)
-    assert [r.run_key for r in result.run_requests] == [f"review-decision-{first}"]
+    assert [r.run_key.rsplit("-", 1)[0] for r in result.run_requests] == [f"review-decision-{first}"]
     newer_b = _insert(review_db_url, DAY, "b", "rejected")
     result, _ = tick(instance, review_db_url, result.cursor)
     (request,) = result.run_requests
-    assert (request.partition_key, request.run_key) == (f"{DAY}|b", f"review-decision-{newer_b}")
+    assert (request.partition_key, request.run_key.rsplit("-", 1)[0]) == (f"{DAY}|b", f"review-decision-{newer_b}")
     assert request.tags["shortvid/decision_count"] == "2"
     assert isinstance(tick(instance, review_db_url, result.cursor)[0], dg.SkipReason)
 
@@ -254,7 +257,7 @@ def test_a_cursor_written_before_the_queue_existed_is_still_understood(instance,
         conn.close()
     new = _insert(review_db_url, DAY, "late")
     result, _ = tick(instance, review_db_url, cursor=old_cursor)
-    assert [r.run_key for r in result.run_requests] == [f"review-decision-{new}"]
+    assert [r.run_key.rsplit("-", 1)[0] for r in result.run_requests] == [f"review-decision-{new}"]
     with pytest.raises(review_decisions.InvalidCursor, match="reset the sensor's cursor"):
         tick(instance, review_db_url, cursor='{"pending": "nope"}')
 
@@ -297,7 +300,7 @@ def test_postgres_stopped_and_started_again_loses_and_repeats_nothing(instance):
         url = postgres.embedded_server_url(pg_dir)
         first = _insert(url, DAY, "a")
         result, _ = tick(instance, url)
-        assert [r.run_key for r in result.run_requests] == [f"review-decision-{first}"]
+        assert [r.run_key.rsplit("-", 1)[0] for r in result.run_requests] == [f"review-decision-{first}"]
         cursor = result.cursor
         before_outage = [_insert(url, DAY, "b"), _insert(url, DAY, "c", "rejected")]
 
@@ -313,7 +316,7 @@ def test_postgres_stopped_and_started_again_loses_and_repeats_nothing(instance):
         after_outage = _insert(url, DAY, "d")
         result, _ = tick(instance, url, cursor)
         keys = sorted(r.run_key for r in result.run_requests)
-        assert keys == sorted(f"review-decision-{i}" for i in [*before_outage, after_outage])
+        assert sorted(k.rsplit("-", 1)[0] for k in keys) == sorted(f"review-decision-{i}" for i in [*before_outage, after_outage])
         assert isinstance(tick(instance, url, result.cursor)[0], dg.SkipReason)
     finally:
         postgres.stop_embedded_server(pg_dir)
@@ -360,9 +363,9 @@ def test_end_to_end_on_a_postgres_backed_instance(workspace, graph_resources, cl
         )
         assert metadata["decision_id"] == saved.id
         assert metadata["decided_at"] == saved.decided_at.isoformat()
-        assert workspace.review_file("approved", DAY, THEME, "mp4").exists()
+        assert workspace.artifacts.review_file("approved", DAY, THEME, "mp4").exists()
         stored = pg_instance.get_run_by_id(run.run_id)
-        assert stored.tags["dagster/run_key"] == f"review-decision-{saved.id}"
+        assert stored.tags["dagster/run_key"].startswith(f"review-decision-{saved.id}-")
         assert isinstance(
             review_decisions_sensor(
                 dg.build_sensor_context(

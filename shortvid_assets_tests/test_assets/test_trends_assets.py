@@ -16,7 +16,6 @@ from shortvid_assets.assets.trends import (
     TRENDS_KEYS_UNIQUE,
     TRENDS_NOT_EMPTY,
     TRENDS_NOT_POSTED_IN_FUTURE,
-    read_report,
     tiktok_trends,
     trend_report,
     trends,
@@ -131,7 +130,7 @@ def test_live_sources_feed_the_graph_and_never_leak_a_key(instance, workspace, l
     assert (tiktok["source"], tiktok["collected"]) == ("apify:clockworks~tiktok-scraper", 5)
     assert apify.run_inputs == [{"hashtags": ["fyp"], "resultsPerPage": 50}]
 
-    table = pd.read_parquet(workspace.daily("trends", DAY, "parquet"))
+    table = pd.read_parquet(workspace.artifacts.daily("trends", DAY, "parquet"))
     assert len(table) == 11 and table["observations"].eq(1).all()
     assert checks(result) == {
         TRENDS_NOT_EMPTY: True,
@@ -141,7 +140,7 @@ def test_live_sources_feed_the_graph_and_never_leak_a_key(instance, workspace, l
         REPORT_MATCHES_INPUT: True,
     }
 
-    report = read_report(workspace, DAY)
+    report = workspace.artifacts.read_report(DAY)
     assert report.classifier == "openai:gpt-4o-mini"
     assert report.counts_by_platform == {"tiktok": 5, "youtube": 6}
     assert report.counts_by_style == {"montage": 10, "tutorial": 1}
@@ -150,7 +149,7 @@ def test_live_sources_feed_the_graph_and_never_leak_a_key(instance, workspace, l
     assert shown["classifier_calls"] == 3 and shown["classifier_cost_usd"] > 0
     assert shown["counts_by_platform"] == {"tiktok": 5, "youtube": 6}
     assert shown["velocity_chart"].endswith(".png")
-    assert workspace.daily("trend_report", DAY, "velocity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert workspace.artifacts.daily("trend_report", DAY, "velocity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shown["velocity_chart_preview"].startswith("![velocity by style](data:image/png;base64,")
     assert shown["top_performers"].count("\n") == 2 + 10 - 1
 
@@ -244,16 +243,16 @@ def test_recollection_updates_counts_and_keeps_snapshots(instance, workspace):
     second = materialize(instance, scripted_resources(workspace, likes=400_000, collected_hour=16))
 
     assert first.success and second.success
-    table = pd.read_parquet(workspace.daily("trends", DAY, "parquet"))
+    table = pd.read_parquet(workspace.artifacts.daily("trends", DAY, "parquet"))
     youtube = table[table["platform"] == "youtube"].set_index("external_id")
     assert len(youtube) == 12 and youtube["observations"].eq(2).all()
     assert youtube.loc["youtube-0", "likes"] == 400_000  # updated, not duplicated
-    snapshots = pd.read_parquet(workspace.daily("trend_snapshots", DAY, "parquet"))
+    snapshots = pd.read_parquet(workspace.artifacts.daily("trend_snapshots", DAY, "parquet"))
     assert len(snapshots[snapshots["platform"] == "youtube"]) == 24
     assert len(snapshots[snapshots["platform"] == "tiktok"]) == 50  # the same sample twice: one snapshot each
     assert metadata(second, "trends")["observed_more_than_once"] == 12
 
-    report = read_report(workspace, DAY)
+    report = workspace.artifacts.read_report(DAY)
     scripted = [p for p in report.top_performers if p.platform == "youtube"]
     assert len(scripted) >= 5  # 400k likes in 12 h outpace most sample videos
     for performer in scripted:
@@ -270,9 +269,9 @@ def test_analysis_window_spans_two_days(instance, workspace, monkeypatch):
     result = materialize(instance, resources, DAY)
 
     assert result.success and checks(result)[REPORT_MATCHES_INPUT]
-    both = pd.concat([pd.read_parquet(workspace.daily("trends", d, "parquet")) for d in (previous, DAY)])
+    both = pd.concat([pd.read_parquet(workspace.artifacts.daily("trends", d, "parquet")) for d in (previous, DAY)])
     unique = both.drop_duplicates(["platform", "external_id"])
-    report = read_report(workspace, DAY)
+    report = workspace.artifacts.read_report(DAY)
     assert report.window_hours == 48
     assert report.trend_count == len(unique) and 100 < len(unique) < 200  # videos seen both days count once
     shown = metadata(result, "trend_report")
@@ -281,7 +280,7 @@ def test_analysis_window_spans_two_days(instance, workspace, monkeypatch):
 
     monkeypatch.setenv("SHORTVID_ANALYSIS_WINDOW_HOURS", "24")
     narrow = dg.materialize([trend_report], instance=instance, resources=resources, partition_key=DAY)
-    assert read_report(workspace, DAY).trend_count == 100
+    assert workspace.artifacts.read_report(DAY).trend_count == 100
     assert (
         metadata(narrow, "trend_report")["days_read"] == f"{previous}, {DAY}"
     )  # yesterday: velocity baseline only
@@ -295,7 +294,7 @@ def test_a_bad_window_setting_fails_the_report_with_the_variable_named(instance,
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "trend_report"
     description = failure.step_failure_data.user_failure_data.description
-    assert "SHORTVID_ANALYSIS_WINDOW_HOURS='a day' is not a number of hours" in description
+    assert "SHORTVID_ANALYSIS_WINDOW_HOURS='a day' is not a number" in description
     starts = [
         e for e in result.all_events if e.event_type_value == "STEP_START" and e.step_key == "trend_report"
     ]

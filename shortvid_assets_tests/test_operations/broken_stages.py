@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from shortvid_assets.definitions import build_resources
 from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
-from shortvid_assets.resources import build_resources
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat

@@ -21,8 +21,8 @@ import dagster as dg
 import pytest
 
 from shortvid_assets import settings
+from shortvid_assets.definitions import build_resources
 from shortvid_assets.partitions import theme_partitions
-from shortvid_assets.resources import build_resources
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat

@@ -110,5 +110,5 @@ def test_video_job_steps_run_in_the_celery_worker(tmp_path, ops_server_url, redi
             }
             assert {e.pid for e in starts} <= worker_pids, "a step ran outside the Celery worker"
         assert "Task execute_plan" in log.read_text(errors="replace")
-        info = probe_media(site.paths.per_theme("composed_video", DAY, THEME, "mp4"))
+        info = probe_media(site.paths.artifacts.per_theme("composed_video", DAY, THEME, "mp4"))
         assert (info.width, info.height) == (216, 384)

@@ -41,7 +41,7 @@ def test_kill_9_mid_render_then_reexecution_gives_a_valid_video(tmp_path, ops_se
             trends = subprocess.run([*command, TRENDS_JOB, DAY, *args], env=site.process_env(), timeout=300)
             assert trends.returncode == 0
 
-        final = site.paths.per_theme("composed_video", DAY, THEME, "mp4")
+        final = site.paths.artifacts.per_theme("composed_video", DAY, THEME, "mp4")
         process = subprocess.Popen(
             [*command, VIDEO_JOB, partition, *args], env=site.process_env(), start_new_session=True
         )
@@ -59,7 +59,7 @@ def test_kill_9_mid_render_then_reexecution_gives_a_valid_video(tmp_path, ops_se
 
         assert process.returncode == -signal.SIGKILL
         assert not final.exists(), "a killed render left a file at the final path"
-        assert not site.paths.review_file("review", DAY, THEME, "mp4").exists()
+        assert not site.paths.artifacts.review_file("review", DAY, THEME, "mp4").exists()
         assert partials[0].exists()  # what the killed ffmpeg had written stays under its temporary name
 
         with site.instance() as instance:
@@ -90,7 +90,7 @@ def test_kill_9_mid_render_then_reexecution_gives_a_valid_video(tmp_path, ops_se
         info = probe_media(final)
         assert (info.width, info.height, info.video_codec, info.audio_codec) == (216, 384, "h264", "aac")
         plan = VideoPlan.model_validate_json(
-            site.paths.per_theme("video_script", DAY, THEME, "json").read_text()
+            site.paths.artifacts.per_theme("video_script", DAY, THEME, "json").read_text()
         )
         assert abs(info.duration_s - plan.duration_s) <= 1.0
-        assert site.paths.review_file("review", DAY, THEME, "mp4").read_bytes() == final.read_bytes()
+        assert site.paths.artifacts.review_file("review", DAY, THEME, "mp4").read_bytes() == final.read_bytes()

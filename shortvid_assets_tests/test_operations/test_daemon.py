@@ -184,7 +184,7 @@ def test_schedule_tick_runs_and_review_sensor_applies_a_decision(daemon_site):
             decision="approved",
             reviewer="ops-test",
             note="daemon smoke test",
-            video_path=str(daemon_site.paths.review_file("review", D1, "tinytea", "mp4")),
+            video_path=str(daemon_site.paths.artifacts.review_file("review", D1, "tinytea", "mp4")),
         )
     finally:
         conn.close()
@@ -210,5 +210,5 @@ def test_schedule_tick_runs_and_review_sensor_applies_a_decision(daemon_site):
         assert reviewed[0].tags["dagster/partition"] == str(date_theme_key(D1, "tinytea"))
         event = instance.get_latest_materialization_event(dg.AssetKey("review_status"))
         assert event.asset_materialization.metadata["status"].value == "approved"
-    assert daemon_site.paths.review_file("approved", D1, "tinytea", "mp4").exists()
-    assert not daemon_site.paths.review_file("review", D1, "tinytea", "mp4").exists()
+    assert daemon_site.paths.artifacts.review_file("approved", D1, "tinytea", "mp4").exists()
+    assert not daemon_site.paths.artifacts.review_file("review", D1, "tinytea", "mp4").exists()

@@ -5,9 +5,10 @@ import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from shortvid_assets.runtime import instance as shortvid_instance
-from shortvid_assets.runtime.instance import POOL_LIMITS, InvalidPoolLimit, apply_pool_limits, pool_overrides
+from shortvid_assets.runtime.instance import POOL_LIMITS, apply_pool_limits
 from shortvid_assets.runtime.instance_storage import storage_url
 from shortvid_assets.runtime.runner import run_partition
+from shortvid_assets.settings import SettingError, pool_limits
 from shortvid_assets.storage import postgres
 
 from .conftest import fresh_database
@@ -82,11 +83,11 @@ def test_pool_limits_fill_gaps_keep_hand_set_limits_and_obey_overrides(site):
 
 
 def test_pool_overrides_are_validated():
-    assert pool_overrides({"SHORTVID_POOL_YOUTUBE_API": "3", "OTHER": "1"}) == {"youtube_api": 3}
-    with pytest.raises(InvalidPoolLimit, match="SHORTVID_POOL_RENDER='0'"):
-        pool_overrides({"SHORTVID_POOL_RENDER": "0"})
-    with pytest.raises(InvalidPoolLimit, match="whole number"):
-        pool_overrides({"SHORTVID_POOL_RENDER": "two"})
+    assert pool_limits({"SHORTVID_POOL_YOUTUBE_API": "3", "OTHER": "1"}) == {"youtube_api": 3}
+    with pytest.raises(SettingError, match="SHORTVID_POOL_RENDER='0'"):
+        pool_limits({"SHORTVID_POOL_RENDER": "0"})
+    with pytest.raises(SettingError, match="whole number"):
+        pool_limits({"SHORTVID_POOL_RENDER": "two"})
 
 
 def _defs(site) -> dg.Definitions:

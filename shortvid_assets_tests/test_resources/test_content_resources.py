@@ -82,7 +82,7 @@ def test_openai_is_chosen_and_configured_by_environment(clean_env, caplog):
     clean_env.setenv("SHORTVID_OPENAI_SEED", "42")
     clean_env.setenv("SHORTVID_TTS_MODEL", "tts-1")
     clean_env.setenv("SHORTVID_TTS_VOICE", "nova")
-    clean_env.setenv("SHORTVID_TRANSCRIPTION_MODEL", "")
+    clean_env.setenv("SHORTVID_TRANSCRIPTION_MODEL", "none")
 
     with caplog.at_level(logging.INFO):
         writer, voice = script_writer_from_env(), voice_from_env()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 
-from shortvid_assets.resources.paths import ShortvidPaths
+from shortvid_assets import settings
 from shortvid_assets.review.app.app import ReviewAppSettings, create_app
 from shortvid_assets.review.app.auth import SECRET_ENV, TOKENS_ENV, ReviewAppConfigError, Reviewers, Signer
 from shortvid_assets.storage import postgres
+from shortvid_assets.storage.artifacts import Artifacts
 
 logger = logging.getLogger(__name__)
 
@@ -17,14 +17,15 @@ __all__ = ["ReviewAppConfigError", "ReviewAppSettings", "create_app", "serve", "
 
 def settings_from_env() -> ReviewAppSettings:
     """The page's settings from the environment: tokens, secret, folders and the database URL."""
-    reviewers = Reviewers.parse(os.environ.get(TOKENS_ENV))
-    secret = os.environ.get(SECRET_ENV, "").strip() or None
+    reviewers = Reviewers.parse(settings.text(TOKENS_ENV))
+    secret = settings.text(SECRET_ENV)
     if secret is None:
         logger.info(
             "%s is unset: sessions are signed with a random key and end when the page stops", SECRET_ENV
         )
     return ReviewAppSettings(
-        paths=ShortvidPaths.from_env(),
+        artifacts=Artifacts(settings.data_dir(), settings.output_dir()),
+        themes_file=settings.themes_file(),
         database_url=postgres.resolve_database_url(),
         reviewers=reviewers,
         signer=Signer.from_value(secret),

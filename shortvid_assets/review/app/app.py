@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psycopg2
@@ -27,11 +28,13 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shortvid_assets.resources.paths import ShortvidPaths
+from shortvid_assets.domain.files import file_sha256
 from shortvid_assets.review.app import catalog
 from shortvid_assets.review.app.auth import SESSION_TTL_S, Reviewers, Signer
 from shortvid_assets.review.app.templates import render
-from shortvid_assets.storage import postgres, review_decisions
+from shortvid_assets.review.decisions import submit_decision
+from shortvid_assets.storage import generation_log, postgres, review_decisions
+from shortvid_assets.storage.artifacts import Artifacts
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +57,8 @@ SECURITY_HEADERS = {
 class ReviewAppSettings:
     """Everything the page needs: where the files are, the database, who may review, the signing key."""
 
-    paths: ShortvidPaths
+    artifacts: Artifacts
+    themes_file: Path
     database_url: str
     reviewers: Reviewers
     signer: Signer
@@ -94,7 +98,7 @@ def _page(html: str, status: int = 200, headers: dict[str, str] | None = None) -
 
 def create_app(settings: ReviewAppSettings) -> Starlette:
     """The review page as an ASGI app."""
-    paths, reviewers, signer = settings.paths, settings.reviewers, settings.signer
+    artifacts, reviewers, signer = settings.artifacts, settings.reviewers, settings.signer
     database = _Database(settings.database_url)
 
     def identity(request: Request) -> Identity | None:
@@ -188,7 +192,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
     # --- pages ---------------------------------------------------------------------------------------
 
     def _index_context() -> dict[str, object]:
-        entries = catalog.list_videos(paths)
+        entries = catalog.list_videos(artifacts)
         awaiting = [e for e in entries if e.folder == "review"]
         decided = [e for e in entries if e.folder != "review"]
         cards = []
@@ -198,9 +202,9 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
                     cards.append(
                         {
                             "entry": e,
-                            "plan": catalog.read_script(paths, e.day, e.theme),
-                            "cost": _cost_text(catalog.read_cost(conn, e.day, e.theme)),
-                            "thumbnail": catalog.media_file(paths, e.day, e.theme, "jpg") is not None,
+                            "plan": catalog.read_script(artifacts, e.day, e.theme),
+                            "cost": _cost_text(generation_log.logged_cost(conn, e.day, e.theme)),
+                            "thumbnail": catalog.media_file(artifacts, e.day, e.theme, "jpg") is not None,
                             "latest": review_decisions.latest_decision(conn, e.day, e.theme),
                         }
                     )
@@ -220,21 +224,21 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         return _page(render("index.html", **context, **common(who)))
 
     def _video_context(day: str, theme: str) -> dict[str, object] | None:
-        entry = catalog.find_entry(paths, day, theme)
+        entry = catalog.find_entry(artifacts, day, theme)
         if entry is None:
             return None
-        video = catalog.media_file(paths, day, theme, "mp4")
+        video = catalog.media_file(artifacts, day, theme, "mp4")
         if video is None:
             return None
         with database.connect() as conn:
             history = review_decisions.decision_history(conn, day, theme)
-            cost = catalog.read_cost(conn, day, theme)
+            cost = generation_log.logged_cost(conn, day, theme)
         return {
             "entry": entry,
-            "plan": catalog.read_script(paths, day, theme),
+            "plan": catalog.read_script(artifacts, day, theme),
             "cost": _cost_text(cost),
-            "thumbnail": catalog.media_file(paths, day, theme, "jpg") is not None,
-            "sha256": review_decisions.file_sha256(video),
+            "thumbnail": catalog.media_file(artifacts, day, theme, "jpg") is not None,
+            "sha256": file_sha256(video),
             "history": history,
         }
 
@@ -281,11 +285,14 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
 
         def write() -> review_decisions.ReviewDecision:
             if len(note) > MAX_NOTE_CHARS:
-                raise review_decisions.InvalidDecision(f"The note is longer than {MAX_NOTE_CHARS} characters.")
+                raise review_decisions.InvalidDecision(
+                    f"The note is longer than {MAX_NOTE_CHARS} characters."
+                )
             with database.connect() as conn:
-                return review_decisions.submit_decision(
+                return submit_decision(
                     conn,
-                    paths,
+                    artifacts,
+                    settings.themes_file,
                     partition_date=day,
                     theme=theme,
                     decision=str(form.get("decision", "")),
@@ -318,7 +325,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
             return PlainTextResponse("Sign in first.", status_code=401)
         day = request.path_params["day"]
         theme, _, ext = request.path_params["name"].rpartition(".")
-        found = catalog.media_file(paths, day, theme, ext)
+        found = catalog.media_file(artifacts, day, theme, ext)
         if found is None:
             return PlainTextResponse("Not found.", status_code=404)
         return FileResponse(

@@ -6,11 +6,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import psycopg2.extensions
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shortvid_assets.domain.models import VideoPlan
-from shortvid_assets.resources.paths import REVIEW_FOLDERS, ShortvidPaths
+from shortvid_assets.storage.artifacts import REVIEW_FOLDERS, Artifacts
 
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 THEME = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -43,11 +42,11 @@ def is_partition(day: str, theme: str) -> bool:
     return True
 
 
-def list_videos(paths: ShortvidPaths) -> list[VideoEntry]:
+def list_videos(artifacts: Artifacts) -> list[VideoEntry]:
     """Every composed video in output/review, approved and rejected; newest date first."""
     found = []
     for folder in REVIEW_FOLDERS:
-        directory = Path(paths.output_dir) / folder
+        directory = Path(artifacts.output_dir) / folder
         if not directory.is_dir():
             continue
         for item in directory.iterdir():
@@ -57,17 +56,17 @@ def list_videos(paths: ShortvidPaths) -> list[VideoEntry]:
     return sorted(found, key=lambda v: (v.day, v.theme), reverse=True)
 
 
-def find_entry(paths: ShortvidPaths, day: str, theme: str) -> VideoEntry | None:
+def find_entry(artifacts: Artifacts, day: str, theme: str) -> VideoEntry | None:
     """The video of one partition, wherever it is filed."""
     if not is_partition(day, theme):
         return None
     for folder in REVIEW_FOLDERS:
-        if paths.review_file(folder, day, theme, "mp4").is_file():
+        if artifacts.review_file(folder, day, theme, "mp4").is_file():
             return VideoEntry(day=day, theme=theme, folder=folder)
     return None
 
 
-def media_file(paths: ShortvidPaths, day: str, theme: str, ext: str) -> Path | None:
+def media_file(artifacts: Artifacts, day: str, theme: str, ext: str) -> Path | None:
     """The MP4 or thumbnail of a partition, only if it really lies inside an output folder.
 
     The name is built from a validated date and slug, never from the request path; the
@@ -77,39 +76,21 @@ def media_file(paths: ShortvidPaths, day: str, theme: str, ext: str) -> Path | N
     if ext not in MEDIA_TYPES or not is_partition(day, theme):
         return None
     for folder in REVIEW_FOLDERS:
-        candidate = paths.review_file(folder, day, theme, ext)
+        candidate = artifacts.review_file(folder, day, theme, ext)
         if not candidate.is_file():
             continue
         resolved = candidate.resolve()
-        allowed = (Path(paths.output_dir) / folder).resolve()
+        allowed = (Path(artifacts.output_dir) / folder).resolve()
         if resolved.parent == allowed and resolved.is_file():
             return resolved
     return None
 
 
-def read_script(paths: ShortvidPaths, day: str, theme: str) -> VideoPlan | None:
+def read_script(artifacts: Artifacts, day: str, theme: str) -> VideoPlan | None:
     """The production plan from data/video_script/<date>/<theme>.json, or None if missing or unreadable."""
-    path = paths.per_theme("video_script", day, theme, "json")
+    path = artifacts.plan(day, theme)
     try:
         return VideoPlan.model_validate_json(path.read_text())
     except (OSError, ValidationError):
         return None
 
-
-def read_cost(conn: psycopg2.extensions.connection, day: str, theme: str) -> float | None:
-    """USD spent on the video (every paid call of every attempt) from the `generation_log` table, if any.
-
-    None when the table does not exist or has no row for this video: the page shows "n/a".
-    """
-    with conn.cursor() as cur:
-        cur.execute("SELECT to_regclass('generation_log') IS NOT NULL")
-        if not cur.fetchone()[0]:
-            conn.rollback()
-            return None
-        cur.execute(
-            "SELECT count(*), coalesce(sum(cost_usd), 0) FROM generation_log WHERE date = %s AND theme = %s",
-            (day, theme),
-        )
-        count, total = cur.fetchone()
-    conn.rollback()
-    return float(total) if count else None

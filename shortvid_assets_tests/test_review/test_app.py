@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from shortvid_assets.domain.files import file_sha256
 from shortvid_assets.review.app.auth import ReviewAppConfigError, Reviewers, Signer
 from shortvid_assets.storage import postgres, review_decisions
 
@@ -173,7 +174,7 @@ def test_approve_writes_one_decision_by_the_tokens_reviewer_for_the_watched_rend
     assert response.status_code == 303
     (saved,) = rows(space)
     assert (saved.decision, saved.reviewer, saved.note) == ("approved", "maya", "great <hook>")
-    assert saved.video_sha256 == sha == review_decisions.file_sha256(space.video())
+    assert saved.video_sha256 == sha == file_sha256(space.video())
     assert saved.video_path == str(space.video())
     assert response.headers["location"] == f"{DETAIL}?recorded={saved.id}"
     page = client.get(response.headers["location"]).text
@@ -317,7 +318,7 @@ def test_path_traversal_never_reaches_a_file_outside_the_output_folders(client, 
     secret = space.root / "secret.mp4"
     secret.write_bytes(b"TOP SECRET")
     # A link planted in an output folder that points outside it.
-    leak = space.paths.review_file("review", DAY, "leak", "mp4")
+    leak = space.paths.artifacts.review_file("review", DAY, "leak", "mp4")
     leak.symlink_to(secret)
     sign_in(client)
     response = client.get(url)
@@ -327,7 +328,7 @@ def test_path_traversal_never_reaches_a_file_outside_the_output_folders(client, 
 
 
 def test_the_composed_video_in_the_data_folder_is_not_served(client, space) -> None:
-    inside_data = space.paths.per_theme("composed_video", DAY, "other", "mp4")
+    inside_data = space.paths.artifacts.per_theme("composed_video", DAY, "other", "mp4")
     inside_data.parent.mkdir(parents=True)
     inside_data.write_bytes(b"data-folder video")
     sign_in(client)

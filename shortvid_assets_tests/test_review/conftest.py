@@ -49,14 +49,14 @@ class Workspace:
     db_url: str
 
     def video(self, folder: str = "review", day: str = DAY, theme: str = THEME) -> Path:
-        return self.paths.review_file(folder, day, theme, "mp4")
+        return self.paths.artifacts.review_file(folder, day, theme, "mp4")
 
 
 def add_video(paths: ShortvidPaths, day: str = DAY, theme: str = THEME, data: bytes = VIDEO_BYTES) -> Path:
-    video = paths.review_file("review", day, theme, "mp4")
+    video = paths.artifacts.review_file("review", day, theme, "mp4")
     video.parent.mkdir(parents=True, exist_ok=True)
     video.write_bytes(data)
-    paths.review_file("review", day, theme, "jpg").write_bytes(b"\xff\xd8\xff thumbnail")
+    paths.artifacts.review_file("review", day, theme, "jpg").write_bytes(b"\xff\xd8\xff thumbnail")
     return video
 
 
@@ -68,7 +68,7 @@ def space(tmp_path: Path, review_db_url: str) -> Workspace:
         data_dir=str(tmp_path / "data"), output_dir=str(tmp_path / "output"), themes_file=str(themes)
     )
     add_video(paths)
-    script = paths.per_theme("video_script", DAY, THEME, "json")
+    script = paths.artifacts.per_theme("video_script", DAY, THEME, "json")
     script.parent.mkdir(parents=True)
     import json
 
@@ -78,7 +78,8 @@ def space(tmp_path: Path, review_db_url: str) -> Workspace:
 
 def make_client(space: Workspace, tokens: str = TOKENS) -> TestClient:
     settings = ReviewAppSettings(
-        paths=space.paths,
+        artifacts=space.paths.artifacts,
+        themes_file=Path(space.paths.themes_file),
         database_url=space.db_url,
         reviewers=Reviewers.parse(tokens),
         signer=Signer.from_value(SECRET),

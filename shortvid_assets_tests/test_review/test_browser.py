@@ -17,8 +17,8 @@ import dagster as dg
 import pytest
 
 from shortvid_assets.definitions import build_definitions
-from shortvid_assets.orchestration.jobs import REVIEW_JOB
-from shortvid_assets.orchestration.sensors import review_decisions_sensor
+from shortvid_assets.orchestration.jobs import REVIEW_JOB, review_status_job
+from shortvid_assets.orchestration.sensors import build_review_decisions_sensor
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.review.app import ReviewAppSettings, create_app
 from shortvid_assets.review.app.auth import Reviewers, Signer
@@ -78,7 +78,8 @@ def review_page(workspace, review_db_url) -> Iterator[str]:
     import uvicorn
 
     settings = ReviewAppSettings(
-        paths=workspace,
+        artifacts=workspace.artifacts,
+        themes_file=Path(workspace.themes_file),
         database_url=review_db_url,
         reviewers=Reviewers.parse(f"maya:{TOKEN}"),
         signer=Signer.from_value("browser-test-secret-0123456789"),
@@ -113,7 +114,7 @@ def test_reviewer_plays_and_approves_in_chromium_and_the_sensor_files_it(
 
     defs = build_definitions(graph_resources)
     assert all(r.success for r in run_day(instance, DAY, [THEME], defs=defs))
-    assert workspace.review_file("review", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("review", DAY, THEME, "mp4").exists()
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), headless=True, args=LAUNCH_FLAGS)
@@ -161,13 +162,13 @@ def test_reviewer_plays_and_approves_in_chromium_and_the_sensor_files_it(
     context = dg.build_sensor_context(
         instance=instance, resources={"review_db": ReviewDatabase(url=review_db_url)}
     )
-    (request,) = review_decisions_sensor(context).run_requests
-    assert request.run_key == f"review-decision-{saved.id}"
+    (request,) = build_review_decisions_sensor(review_status_job)(context).run_requests
+    assert request.run_key.startswith(f"review-decision-{saved.id}-")
     result = defs.resolve_job_def(REVIEW_JOB).execute_in_process(
         instance=instance, partition_key=request.partition_key
     )
     assert result.success
-    assert workspace.review_file("approved", DAY, THEME, "mp4").exists()
-    assert workspace.review_file("approved", DAY, THEME, "jpg").exists()
-    assert not workspace.review_file("review", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("approved", DAY, THEME, "mp4").exists()
+    assert workspace.artifacts.review_file("approved", DAY, THEME, "jpg").exists()
+    assert not workspace.artifacts.review_file("review", DAY, THEME, "mp4").exists()
     shutil.copyfile(tmp_path / "review-page.png", "/tmp/shortvid-review-page.png")

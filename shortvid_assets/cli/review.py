@@ -1,0 +1,89 @@
+"""`shortvid review`: approve or reject videos, list decisions, serve the review page."""
+
+from __future__ import annotations
+
+import click
+
+from shortvid_assets import settings
+from shortvid_assets.cli.common import UserError, artifacts, database, filter_date, listing_limit
+from shortvid_assets.review.decisions import submit_decision
+from shortvid_assets.storage import review_decisions
+
+
+@click.group()
+def review() -> None:
+    """Human review: approve or reject videos, list decisions."""
+
+
+def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None) -> None:
+    try:
+        with database(review_decisions.ensure_schema) as conn:
+            # The one validation shared with the review page: theme, date, video on disk, reviewer.
+            saved = submit_decision(
+                conn,
+                artifacts(),
+                settings.themes_file(),
+                partition_date=day,
+                theme=theme,
+                decision=decision,
+                reviewer=reviewer,
+                note=note,
+            )
+    except review_decisions.InvalidDecision as exc:
+        raise UserError(str(exc)) from None
+    click.echo(
+        f"decision #{saved.id}: {saved.partition_date} {theme} {decision} by {saved.reviewer}; "
+        "the review sensor applies it"
+    )
+
+
+@review.command()
+@click.argument("day", metavar="DATE")
+@click.argument("theme")
+@click.option("--by", "reviewer", required=True, help="Who decides.")
+@click.option("--note", default=None, help="Why.")
+def approve(day: str, theme: str, reviewer: str, note: str | None) -> None:
+    """Approve the video of DATE and THEME."""
+    _decide("approved", day, theme, reviewer, note)
+
+
+@review.command()
+@click.argument("day", metavar="DATE")
+@click.argument("theme")
+@click.option("--by", "reviewer", required=True, help="Who decides.")
+@click.option("--note", default=None, help="Why.")
+def reject(day: str, theme: str, reviewer: str, note: str | None) -> None:
+    """Reject the video of DATE and THEME."""
+    _decide("rejected", day, theme, reviewer, note)
+
+
+@review.command("list")
+@click.option("--date", "day", default=None)
+@click.option("--theme", default=None)
+@click.option("--limit", default=50, show_default=True)
+def review_list(day: str | None, theme: str | None, limit: int) -> None:
+    """List review decisions, newest first."""
+    with database(review_decisions.ensure_schema) as conn:
+        rows = review_decisions.list_decisions(
+            conn, partition_date=filter_date(day), theme=theme, limit=listing_limit(limit)
+        )
+    if not rows:
+        click.echo("no review decisions yet")
+    for row in rows:
+        click.echo(
+            f"#{row.id:<5} {row.partition_date} {row.theme:16} {row.decision:9} by {row.reviewer:12} "
+            f"{row.decided_at:%Y-%m-%d %H:%M} {row.note or ''}"
+        )
+
+
+@review.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+def review_serve(host: str, port: int) -> None:
+    """Start the review page; reviewers sign in with a token from SHORTVID_REVIEW_TOKENS."""
+    from shortvid_assets.review.app import ReviewAppConfigError, serve
+
+    try:
+        serve(host=host, port=port)
+    except ReviewAppConfigError as exc:
+        raise UserError(str(exc)) from None

@@ -1,0 +1,73 @@
+"""Protects the one set of helpers every environment variable is read through: defaults, bounds,
+choices and yes/no values, with errors that name the variable."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from shortvid_assets import settings
+from shortvid_assets.settings import SettingError
+
+
+def test_unset_or_blank_gives_the_default():
+    assert settings.text("SHORTVID_VOICE", "offline", environ={"SHORTVID_VOICE": "  "}) == "offline"
+    assert settings.number("SHORTVID_VIDEO_FPS", 30, integer=True, environ={}) == 30
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("0", "between 1 and 120"), ("thirty", "is not a whole number"), ("1000", "between 1 and 120")],
+)
+def test_numbers_are_checked_with_the_variable_named(value, problem):
+    with pytest.raises(SettingError, match=f"SHORTVID_VIDEO_FPS='{value}'.*{problem}"):
+        settings.number(
+            "SHORTVID_VIDEO_FPS",
+            30,
+            integer=True,
+            minimum=1,
+            maximum=120,
+            environ={"SHORTVID_VIDEO_FPS": value},
+        )
+
+
+def test_choices_are_case_insensitive_and_refuse_the_rest():
+    assert settings.choice("SHORTVID_VOICE", ("offline", "openai"), {"SHORTVID_VOICE": "OpenAI"}) == "openai"
+    with pytest.raises(SettingError, match="SHORTVID_VOICE='espeak' is not one of offline, openai"):
+        settings.choice("SHORTVID_VOICE", ("offline", "openai"), {"SHORTVID_VOICE": "espeak"})
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("no", False), ("ON", True)])
+def test_flags(value, expected):
+    assert (
+        settings.flag("SHORTVID_PROCEDURAL_IN_GRAPH", True, {"SHORTVID_PROCEDURAL_IN_GRAPH": value})
+        is expected
+    )
+
+
+def test_a_bad_flag_is_refused():
+    with pytest.raises(SettingError, match="yes/no"):
+        settings.flag("SHORTVID_PROCEDURAL_IN_GRAPH", True, {"SHORTVID_PROCEDURAL_IN_GRAPH": "maybe"})
+
+
+def test_pool_limits_come_from_any_pool_variable():
+    assert settings.pool_limits({"SHORTVID_POOL_UPLOAD": "2", "SHORTVID_POOL_RENDER": " "}) == {"upload": 2}
+
+
+@pytest.mark.parametrize("value", ["2026-1-1", "tomorrow", " 2026-01-01x"])
+def test_a_malformed_start_date_is_refused(monkeypatch, value):
+    monkeypatch.setenv("SHORTVID_START_DATE", value)
+    with pytest.raises(SettingError, match="SHORTVID_START_DATE"):
+        settings.start_date()
+
+
+def test_the_start_date_defaults_to_the_first_of_2026(monkeypatch):
+    monkeypatch.delenv("SHORTVID_START_DATE", raising=False)
+    assert settings.start_date() == date(2026, 1, 1)
+
+
+def test_a_long_value_is_not_echoed_in_full():
+    with pytest.raises(SettingError) as refused:
+        settings.choice("SHORTVID_VOICE", ("offline",), {"SHORTVID_VOICE": "x" * 10_000})
+    assert len(str(refused.value)) < 200
