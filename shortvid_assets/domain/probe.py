@@ -363,3 +363,17 @@ def check_captions_safe_zone(captions: Sequence[CaptionImage], width: int, heigh
     problems = caption_boxes_in_safe_zone(captions, width, height)
     text = "; ".join(problems[:5]) if problems else f"all {len(captions)} caption boxes inside the safe zone"
     return QualityCheck(not problems, text, {"captions": len(captions), "outside": len(problems)})
+
+
+def check_glyphs_drawn(text: str, font_path: Path | None = None) -> QualityCheck:
+    """Every character of the captions and overlays is drawable by a font of the caption chain."""
+    from shortvid_assets.domain.fonts import missing_glyphs
+
+    missing = missing_glyphs(text, font_path)
+    return QualityCheck(
+        passed=not missing,
+        description="every caption character drawn"
+        if not missing
+        else f"{len(missing)} characters no caption font can draw: {', '.join(missing[:8])}",
+        metadata={"undrawable_characters": len(missing), "undrawable": ", ".join(missing[:20]) or None},
+    )

@@ -299,7 +299,8 @@ def voiceover_script(hook: str, theme: Theme, cta: str, duration_s: float) -> st
     return joiner.join([*parts, closing])
 
 
-def _sentences(script: str) -> list[str]:
+def split_sentences(script: str) -> list[str]:
+    """The sentences of a voiceover script (hook first, call to action last)."""
     return [part for part in _SENTENCE_SPLIT.split(script.strip()) if part.strip()]
 
 
@@ -313,7 +314,7 @@ def shorten_plan(plan: VideoPlan, overrun_s: float, *, speech_s: float | None = 
     """
     if overrun_s <= 0:
         return plan
-    sentences = _sentences(plan.voiceover_script)
+    sentences = split_sentences(plan.voiceover_script)
     if len(sentences) <= 2:
         return plan
     language = plan.language

@@ -55,6 +55,11 @@ def _unspeakable_spans(text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+def unspoken_count(text: str) -> int:
+    """How many emoji, URLs and hashtags in `text` a voice skips."""
+    return len(_unspeakable_spans(text))
+
+
 def mask_unspeakable(text: str) -> str:
     """`text` with emoji, URLs and hashtags replaced by spaces one for one, so character offsets still match."""
     chars = list(text)

@@ -7,7 +7,6 @@ is no silent fallback from one to the other.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -17,10 +16,12 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from shortvid_assets import settings
 from shortvid_assets.clients.openai_voice import OpenAIVoice, VoiceError, wav_samples
 from shortvid_assets.domain.costs import PaidCall, total_cost
-from shortvid_assets.domain.offline_voice import Speech, synthesize_offline
-from shortvid_assets.resources.script_writers import env_number, public_url
+from shortvid_assets.domain.offline_voice import Speech, synthesize_offline, voice_for_language
+from shortvid_assets.domain.text import speakable_text
+from shortvid_assets.resources.script_writers import openai_options, public_url
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class VoiceProvider(dg.ConfigurableResource, ABC):
     """Turns a voiceover script into speech with word timings."""
 
     @abstractmethod
-    def speak(self, text: str) -> SpokenText: ...
+    def speak(self, text: str, language: str = "en") -> SpokenText:
+        """Speak `text` in `language` (BCP 47); emoji, URLs and hashtags are never read aloud."""
 
     @abstractmethod
     def describe(self) -> str:
@@ -67,13 +69,14 @@ class OfflineVoice(VoiceProvider):
     def describe(self) -> str:
         return f"offline eSpeak NG voice {self.voice} at {self.words_per_minute} words/min (no API calls)"
 
-    def speak(self, text: str) -> SpokenText:
-        speech = synthesize_offline(text, voice=self.voice, words_per_minute=self.words_per_minute)
+    def speak(self, text: str, language: str = "en") -> SpokenText:
+        voice = voice_for_language(language, self.voice)
+        speech = synthesize_offline(text, voice=voice, words_per_minute=self.words_per_minute, language=language)
         return SpokenText(
             speech=speech,
-            provider=f"espeak-ng:{self.voice}",
+            provider=f"espeak-ng:{voice}",
             word_timing_source="synthesizer",
-            prompts=[{"step": "speech", "voice": self.voice, "input": text}],
+            prompts=[{"step": "speech", "voice": voice, "language": language, "input": speakable_text(text)}],
         )
 
 
@@ -123,10 +126,10 @@ class OpenAIVoiceResource(VoiceProvider):
             instructions=self.instructions or None,
         )
 
-    def speak(self, text: str) -> SpokenText:
+    def speak(self, text: str, language: str = "en") -> SpokenText:
         client = self._client()
         with tempfile.TemporaryDirectory(prefix="shortvid-voice-") as tmp:
-            result = client.synthesize(text, Path(tmp) / "speech.wav")
+            result = client.synthesize(text, Path(tmp) / "speech.wav", language=language)
             data = result.path.read_bytes()
         try:
             samples, rate = wav_samples(data)
@@ -136,7 +139,13 @@ class OpenAIVoiceResource(VoiceProvider):
                 calls=result.calls,
             ) from None
         prompts: list[dict[str, Any]] = [
-            {"step": "speech", "model": self.model, "voice": self.voice, "input": " ".join(text.split())}
+            {
+                "step": "speech",
+                "model": self.model,
+                "voice": self.voice,
+                "language": language,
+                "input": speakable_text(text),
+            }
         ]
         if self.instructions:
             prompts[0]["instructions"] = self.instructions
@@ -157,28 +166,18 @@ class OpenAIVoiceResource(VoiceProvider):
 
 def voice_from_env() -> VoiceProvider:
     """The voice named by SHORTVID_VOICE (offline by default), configured from the environment."""
-    choice = os.environ.get("SHORTVID_VOICE", "").strip().lower() or "offline"
-    if choice == "offline":
+    if settings.choice("SHORTVID_VOICE", VOICES) == "offline":
         provider: VoiceProvider = OfflineVoice()
-    elif choice == "openai":
-        if not os.environ.get("OPENAI_API_KEY", "").strip():
-            log.warning("SHORTVID_VOICE=openai but OPENAI_API_KEY is not set: voiceover will fail")
-        transcription = os.environ.get("SHORTVID_TRANSCRIPTION_MODEL")
-        provider = OpenAIVoiceResource(
-            api_key=dg.EnvVar("OPENAI_API_KEY"),
-            base_url=os.environ.get("OPENAI_BASE_URL", "").strip() or None,
-            model=os.environ.get("SHORTVID_TTS_MODEL", "").strip() or DEFAULT_TTS_MODEL,
-            voice=os.environ.get("SHORTVID_TTS_VOICE", "").strip() or DEFAULT_TTS_VOICE,
-            instructions=os.environ.get("SHORTVID_TTS_INSTRUCTIONS", "").strip() or None,
-            transcription_model=(
-                DEFAULT_TRANSCRIPTION_MODEL
-                if transcription is None
-                else (None if transcription.strip().lower() in ("", "none") else transcription.strip())
-            ),
-            timeout_s=env_number("SHORTVID_OPENAI_TIMEOUT_S", float, 60.0) or 60.0,
-            max_retries=env_number("SHORTVID_OPENAI_MAX_RETRIES", int, 3) or 0,
-        )
     else:
-        raise ValueError(f"SHORTVID_VOICE={choice!r} is not a voice; use one of {', '.join(VOICES)}")
+        if not settings.is_set("OPENAI_API_KEY"):
+            log.warning("SHORTVID_VOICE=openai but OPENAI_API_KEY is not set: voiceover will fail")
+        transcription = settings.text("SHORTVID_TRANSCRIPTION_MODEL", DEFAULT_TRANSCRIPTION_MODEL)
+        provider = OpenAIVoiceResource(
+            **openai_options(),
+            model=settings.text("SHORTVID_TTS_MODEL", DEFAULT_TTS_MODEL),
+            voice=settings.text("SHORTVID_TTS_VOICE", DEFAULT_TTS_VOICE),
+            instructions=settings.text("SHORTVID_TTS_INSTRUCTIONS"),
+            transcription_model=None if transcription.lower() == "none" else transcription,
+        )
     log.info("voice: %s", provider.describe())
     return provider
