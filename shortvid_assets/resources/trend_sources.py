@@ -197,7 +197,7 @@ class ApifyTrendSource(TrendSource):
 
 
 def _number(environ: Mapping[str, str], name: str, kind: type, default):
-    return settings.number(name, default, integer=kind is int, minimum=1e-9, environ=environ)
+    return settings.number(name, default, integer=kind is int, minimum=1 if kind is int else 0.01, environ=environ)
 
 
 def youtube_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSource:

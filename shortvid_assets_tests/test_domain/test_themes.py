@@ -18,9 +18,9 @@ themes:
 """
 
 
-def test_shipped_themes_file_has_two_valid_themes():
+def test_shipped_themes_file_has_valid_themes_one_of_them_not_in_english():
     themes = load_themes(settings.PROJECT_DIR / "themes.yaml")
-    assert len(themes) == 2
+    assert len(themes) == 3 and {t.language for t in themes.values()} == {"en", "es"}
     for slug, theme in themes.items():
         assert slug == theme.slug
         assert theme.talking_points

@@ -7,6 +7,7 @@ review stage gets a review database that refuses connections.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +17,7 @@ from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.video_format import VideoFormat
+from shortvid_assets.storage.artifacts import Artifacts
 
 SMALL = {"width": 216, "height": 384, "preset": "ultrafast", "crf": 30}
 
@@ -24,25 +26,36 @@ def injected_failure(stage: str) -> dg.Failure:
     return dg.Failure(f"injected failure in {stage}", allow_retries=False)
 
 
-class BrokenPaths(ShortvidPaths):
-    """Paths that refuse the artifact of one stage."""
+@dataclass(frozen=True)
+class BrokenArtifacts(Artifacts):
+    """The artifact layout, refusing the artifact of one stage."""
 
     broken: str = ""
 
-    def daily(self, asset: str, date: str, ext: str) -> Path:
+    def daily(self, asset: str, day: str, ext: str) -> Path:
         if asset == self.broken:
             raise injected_failure(asset)
-        return super().daily(asset, date, ext)
+        return super().daily(asset, day, ext)
 
-    def per_theme(self, asset: str, date: str, theme: str, ext: str) -> Path:
+    def per_theme(self, asset: str, day: str, theme: str, ext: str) -> Path:
         if asset == self.broken:
             raise injected_failure(asset)
-        return super().per_theme(asset, date, theme, ext)
+        return super().per_theme(asset, day, theme, ext)
 
-    def scene_dir(self, date: str, theme: str) -> Path:
+    def scene_dir(self, day: str, theme: str) -> Path:
         if self.broken == "scene_clips":
             raise injected_failure("scene_clips")
-        return super().scene_dir(date, theme)
+        return super().scene_dir(day, theme)
+
+
+class BrokenPaths(ShortvidPaths):
+    """Paths whose artifact layout refuses the artifact of one stage."""
+
+    broken: str = ""
+
+    @property
+    def artifacts(self) -> Artifacts:
+        return BrokenArtifacts(Path(self.data_dir), Path(self.output_dir), broken=self.broken)
 
 
 class BrokenReviewDatabase(ReviewDatabase):

@@ -105,8 +105,8 @@ def test_transcription_defaults_to_whisper_when_unset(clean_env):
 @pytest.mark.parametrize(
     ("name", "value", "problem"),
     [
-        ("SHORTVID_SCRIPT_WRITER", "gpt", "SHORTVID_SCRIPT_WRITER='gpt' is not a script writer"),
-        ("SHORTVID_VOICE", "espeak", "SHORTVID_VOICE='espeak' is not a voice"),
+        ("SHORTVID_SCRIPT_WRITER", "gpt", "SHORTVID_SCRIPT_WRITER='gpt' is not one of template, openai"),
+        ("SHORTVID_VOICE", "espeak", "SHORTVID_VOICE='espeak' is not one of offline, openai"),
     ],
 )
 def test_an_unknown_implementation_is_an_error_not_a_fallback(clean_env, name, value, problem):
@@ -118,7 +118,7 @@ def test_an_unknown_implementation_is_an_error_not_a_fallback(clean_env, name, v
 def test_a_bad_number_names_the_variable(clean_env):
     clean_env.setenv("SHORTVID_SCRIPT_WRITER", "openai")
     clean_env.setenv("SHORTVID_OPENAI_TEMPERATURE", "warm")
-    with pytest.raises(ValueError, match="SHORTVID_OPENAI_TEMPERATURE='warm' is not a valid float"):
+    with pytest.raises(ValueError, match="SHORTVID_OPENAI_TEMPERATURE='warm' is not a number"):
         script_writer_from_env()
 
 
@@ -183,6 +183,7 @@ def test_openai_voice_reads_its_speech_from_the_returned_wav(fake: FakeOpenAI):
     assert spoken.cost_usd == pytest.approx(len(SCRIPT) * 15.90 / 1e6 + 3 / 60 * 0.006)
     assert spoken.prompts[0] == {
         "step": "speech",
+        "language": "en",
         "model": "gpt-4o-mini-tts",
         "voice": "alloy",
         "input": SCRIPT,

@@ -93,17 +93,17 @@ def test_live_tiktok_source_from_env():
         (
             youtube_source_from_env,
             {"SHORTVID_YOUTUBE_SOURCE": "api", "SHORTVID_YOUTUBE_QUOTA_BUDGET": "lots"},
-            "not a valid int",
+            "is not a whole number",
         ),
         (
             youtube_source_from_env,
             {"SHORTVID_YOUTUBE_SOURCE": "api", "SHORTVID_YOUTUBE_MAX_RESULTS": "0"},
-            "must be > 0",
+            "must be a whole number at least 1",
         ),
         (
             tiktok_source_from_env,
             {"SHORTVID_TIKTOK_SOURCE": "apify", "SHORTVID_APIFY_MAX_WAIT_S": "-1"},
-            "must be > 0",
+            "must be a number at least 0.01",
         ),
     ],
 )
