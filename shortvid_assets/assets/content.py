@@ -11,7 +11,7 @@ import dagster as dg
 
 from shortvid_assets.assets.retries import outside_call_retry
 from shortvid_assets.assets.trends import trend_report
-from shortvid_assets.clients.openai_writer import OpenAIClientError
+from shortvid_assets.clients.openai_common import OpenAIClientError
 from shortvid_assets.domain.audio_fit import DEFAULT_TAIL_S, MAX_TEMPO, FittedSpeech, fit_to_duration
 from shortvid_assets.domain.costs import UnknownModelPriceError, total_cost
 from shortvid_assets.domain.models import VideoPlan

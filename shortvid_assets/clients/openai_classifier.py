@@ -20,14 +20,14 @@ import httpx
 import openai
 from pydantic import BaseModel, ValidationError
 
-from shortvid_assets.clients.openai_writer import (
+from shortvid_assets.clients.openai_common import (
     OpenAIClientError,
+    PricedOpenAIClient,
     api_error_message,
     chat_call,
     json_body,
-    openai_client,
 )
-from shortvid_assets.domain.costs import PaidCall, PriceTable, load_price_table, total_cost
+from shortvid_assets.domain.costs import PaidCall, PriceTable, total_cost
 from shortvid_assets.domain.models import Style
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class StyleClassification:
         return total_cost(self.calls)
 
 
-class OpenAIStyleClient:
+class OpenAIStyleClient(PricedOpenAIClient):
     """Labels videos with one of the known styles through the OpenAI chat API, in batches."""
 
     def __init__(
@@ -91,16 +91,17 @@ class OpenAIStyleClient:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.model = model
-        self.batch_size = batch_size
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self._api_key = api_key
-        self._prices = price_table or load_price_table()
-        self._prices.price("chat", model)  # an unpriced model fails here, before any paid call
-        self._client = openai_client(
-            api_key, base_url=base_url, timeout_s=timeout_s, max_retries=max_retries, http_client=http_client
+        super().__init__(
+            api_key,
+            model=model,
+            priced_as=("chat",),
+            base_url=base_url,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            http_client=http_client,
+            price_table=price_table,
         )
+        self.batch_size = batch_size
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIStyleClient(model={self.model!r}, batch_size={self.batch_size})"

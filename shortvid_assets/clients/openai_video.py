@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import openai
 
-from shortvid_assets.clients.openai_writer import api_error_message, openai_client
+from shortvid_assets.clients.openai_common import api_error_message, openai_client
 from shortvid_assets.domain.files import atomic_path
 
 log = logging.getLogger(__name__)

@@ -26,19 +26,18 @@ import httpx
 import numpy as np
 import openai
 
-from shortvid_assets.clients.openai_writer import (
+from shortvid_assets.clients.openai_common import (
     PROVIDER,
     OpenAIClientError,
+    PricedOpenAIClient,
     api_error_message,
     is_transient,
-    openai_client,
 )
 from shortvid_assets.domain.costs import (
     PaidCall,
     PriceTable,
     cost_of_speech,
     cost_of_transcription,
-    load_price_table,
 )
 from shortvid_assets.domain.files import atomic_path
 from shortvid_assets.domain.models import WordTiming
@@ -252,7 +251,7 @@ def align_words(text: str, heard: list[WordTiming], language: str | None = None)
     return timed
 
 
-class OpenAIVoice:
+class OpenAIVoice(PricedOpenAIClient):
     """Synthesizes a voiceover with the OpenAI speech API and times its words for captions."""
 
     def __init__(
@@ -277,23 +276,24 @@ class OpenAIVoice:
                 f"estimated word timings need the audio's duration, which shortvid reads from 'wav' or 'pcm' "
                 f"only; got response_format={response_format!r}: use 'wav' or set transcription_model"
             )
-        self.model = model
+        super().__init__(
+            api_key,
+            model=model,
+            priced_as=("speech",),
+            base_url=base_url,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            http_client=http_client,
+            price_table=price_table,
+        )
+        if transcription_model is not None:
+            self._prices.price("transcription", transcription_model)
         self.voice = voice
         self.response_format = response_format
         self.transcription_model = transcription_model
         self.instructions = instructions
         self.speed = speed
         self.language = language  # BCP 47; tells the transcription what it hears
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self._api_key = api_key
-        self._prices = price_table or load_price_table()
-        self._prices.price("speech", model)  # unpriced models fail here, before any paid call
-        if transcription_model is not None:
-            self._prices.price("transcription", transcription_model)
-        self._client = openai_client(
-            api_key, base_url=base_url, timeout_s=timeout_s, max_retries=max_retries, http_client=http_client
-        )
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIVoice(model={self.model!r}, voice={self.voice!r}, transcription={self.transcription_model!r})"
