@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from shortvid_assets.clients.google_api import google_error
 from shortvid_assets.clients.http import (
     ApiError,
     Clock,
@@ -40,25 +41,6 @@ MAX_PAGE_SIZE = 50
 # Google asks clients to back off and retry on these 403 reasons; quotaExceeded is final for the day.
 RETRYABLE_403_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-
-
-def youtube_error(body: Any) -> ErrorDetail:
-    """Message and first reason of a Google API error body `{"error": {"code", "message", "errors": [...]}}`."""
-    error = body.get("error") if isinstance(body, Mapping) else None
-    if not isinstance(error, Mapping):
-        return ErrorDetail(message=error if isinstance(error, str) else None)
-    message = error.get("message")
-    reason = None
-    errors = error.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
-        reason = errors[0].get("reason")
-        message = message or errors[0].get("message")
-    if reason is None and isinstance(error.get("status"), str):
-        reason = error["status"]
-    return ErrorDetail(
-        message=message if isinstance(message, str) else None,
-        reason=reason if isinstance(reason, str) else None,
-    )
 
 
 class QuotaBudgetReached(Exception):
@@ -167,7 +149,7 @@ class YouTubeShortsClient:
             timeout_s=self.timeout_s,
             max_retries=self.max_retries,
             backoff_s=self.backoff_s,
-            error_parser=youtube_error,
+            error_parser=google_error,
             retryable=_youtube_retryable,
             transport=self._transport,
             sleep=self._sleep,
