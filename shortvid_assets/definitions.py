@@ -22,12 +22,24 @@ from shortvid_assets.resources.trend_sources import tiktok_source_from_env, yout
 from shortvid_assets.resources.video_format import VideoFormat
 from shortvid_assets.resources.visuals import visuals_from_env
 from shortvid_assets.resources.voices import voice_from_env
+from shortvid_assets.storage import postgres
 
 ASSET_MODULES = [trends, content, media, review]
 
 
 def build_resources() -> dict[str, object]:
-    """The resources the environment asks for; offline implementations unless configured otherwise."""
+    """The resources the environment asks for; offline implementations unless configured otherwise.
+
+    Every variable is checked here, once, before Dagster sees anything: a bad value, or a live source,
+    writer, voice or visuals provider without its key, raises `SettingError` naming the variable.
+    """
+    settings.validate()
+    trends.analysis_window_hours()  # read again at run time; a bad value is refused now
+    if url := settings.database_url():
+        try:
+            postgres.describe_url(url)
+        except postgres.InvalidDatabaseUrl as exc:
+            raise settings.SettingError(f"SHORTVID_DATABASE_URL: {exc}") from None
     return {
         "youtube_source": youtube_source_from_env(),  # SHORTVID_YOUTUBE_SOURCE=sample|api
         "tiktok_source": tiktok_source_from_env(),  # SHORTVID_TIKTOK_SOURCE=sample|apify
@@ -63,4 +75,6 @@ def load_job(name: str) -> dg.JobDefinition:
 
 
 def reconstructable_job(name: str):
-    return dg.build_reconstructable_job("shortvid_assets.definitions", "load_job", reconstructable_args=(name,))
+    return dg.build_reconstructable_job(
+        "shortvid_assets.definitions", "load_job", reconstructable_args=(name,)
+    )

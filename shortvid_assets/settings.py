@@ -179,7 +179,7 @@ def number(
         raise SettingError(f"{name}={_shown(raw)} is not {kind}: fix or unset it") from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"at least {minimum:g}" if maximum is None else f"between {minimum or 0:g} and {maximum:g}"
-        raise SettingError(f"{name}={_shown(raw)} must be {kind} {bounds}")
+        raise SettingError(f"{name}={_shown(raw)} must be {kind} {bounds}: fix or unset it")
     return value
 
 
@@ -196,7 +196,18 @@ def flag(name: str, default: bool, environ: Mapping[str, str] | None = None) -> 
 
 def path(name: str, default: Path, environ: Mapping[str, str] | None = None) -> Path:
     value = text(name, environ=environ)
+    if value and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise SettingError(f"{name}={_shown(value)} has a control character: write a plain path")
     return Path(value).expanduser().resolve() if value else default
+
+
+def require(name: str, *, needed_by: str, instead: str, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse at start when the key `name` that `needed_by` (e.g. "SHORTVID_VOICE=openai") uses is unset.
+
+    Only whether it is set is checked here; the value itself reaches the resource as `dg.EnvVar(name)`.
+    """
+    if not is_set(name, environ):
+        raise SettingError(f"{needed_by} needs {name}, which is not set: set it, or {instead}")
 
 
 def pool_limits(environ: Mapping[str, str] | None = None) -> dict[str, int]:
@@ -242,9 +253,9 @@ def embedded_postgres_dir() -> Path:
     return path("SHORTVID_EMBEDDED_PG_DIR", state_dir() / "pg")
 
 
-def start_date() -> date:
+def start_date(environ: Mapping[str, str] | None = None) -> date:
     """The first daily partition (SHORTVID_START_DATE, strict YYYY-MM-DD)."""
-    raw = text("SHORTVID_START_DATE", DEFAULT_START_DATE)
+    raw = text("SHORTVID_START_DATE", DEFAULT_START_DATE, environ=environ)
     try:
         if len(raw) != 10:
             raise ValueError
@@ -253,3 +264,20 @@ def start_date() -> date:
         raise SettingError(
             f"SHORTVID_START_DATE={_shown(raw)} is not a date: write it as YYYY-MM-DD"
         ) from None
+
+
+# --- checked once, at start ------------------------------------------------------------------------------
+
+_LOCATIONS = ("SHORTVID_HOME", "SHORTVID_DATA_DIR", "SHORTVID_OUTPUT_DIR", "SHORTVID_THEMES_FILE")
+
+
+def validate(environ: Mapping[str, str] | None = None) -> None:
+    """Check every variable whose rule lives here (locations, start date, pool limits); SettingError on the first bad one.
+
+    The CLI calls this before any command runs, and the code location before it builds its resources
+    (whose `*_from_env` functions check the variables of each external system).
+    """
+    for name in _LOCATIONS:
+        path(name, PROJECT_DIR, environ)
+    start_date(environ)
+    pool_limits(environ)

@@ -71,3 +71,58 @@ def test_a_long_value_is_not_echoed_in_full():
     with pytest.raises(SettingError) as refused:
         settings.choice("SHORTVID_VOICE", ("offline",), {"SHORTVID_VOICE": "x" * 10_000})
     assert len(str(refused.value)) < 200
+
+
+# --- checked once, at start -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"SHORTVID_POOL_RENDER": "0"}, "SHORTVID_POOL_RENDER='0' must be a whole number at least 1"),
+        ({"SHORTVID_POOL_OPENAI": "many"}, "SHORTVID_POOL_OPENAI='many' is not a whole number"),
+        ({"SHORTVID_START_DATE": "20260101"}, "SHORTVID_START_DATE='20260101' is not a date"),
+        ({"SHORTVID_HOME": "/tmp/a\x1b[2Jb"}, "SHORTVID_HOME='/tmp/a\\x1b[2Jb' has a control character"),
+    ],
+)
+def test_settings_validate_refuses_each_bad_value_naming_the_variable(environ, problem):
+    with pytest.raises(SettingError) as refused:
+        settings.validate(environ)
+    assert str(refused.value).startswith(problem) and "\n" not in str(refused.value)
+
+
+def test_settings_validate_accepts_the_defaults_and_good_values():
+    settings.validate({})
+    settings.validate(
+        {"SHORTVID_POOL_RENDER": "2", "SHORTVID_START_DATE": "2026-06-01", "SHORTVID_HOME": "/tmp/x"}
+    )
+
+
+def test_settings_a_missing_key_names_the_key_the_choice_and_the_way_out():
+    with pytest.raises(SettingError) as refused:
+        settings.require(
+            "OPENAI_API_KEY", needed_by="SHORTVID_VOICE=openai", instead="unset SHORTVID_VOICE", environ={}
+        )
+    assert str(refused.value) == (
+        "SHORTVID_VOICE=openai needs OPENAI_API_KEY, which is not set: set it, or unset SHORTVID_VOICE"
+    )
+    settings.require("OPENAI_API_KEY", needed_by="x", instead="y", environ={"OPENAI_API_KEY": "sk-1"})
+
+
+def test_settings_build_resources_refuses_before_dagster_sees_a_bad_or_keyless_setting(monkeypatch):
+    """The code location's one check: a live source without its key never becomes a Dagster config error."""
+    from shortvid_assets.definitions import build_resources
+
+    for name, value, problem in [
+        ("SHORTVID_TIKTOK_SOURCE", "apify", "SHORTVID_TIKTOK_SOURCE=apify needs APIFY_TOKEN"),
+        ("SHORTVID_VISUALS", "pexels", "SHORTVID_VISUALS=pexels needs PEXELS_API_KEY"),
+        ("SHORTVID_POOL_RENDER", "0", "SHORTVID_POOL_RENDER='0'"),
+        ("SHORTVID_ANALYSIS_WINDOW_HOURS", "0", "SHORTVID_ANALYSIS_WINDOW_HOURS='0'"),
+        ("SHORTVID_DATABASE_URL", "mysql://x", "SHORTVID_DATABASE_URL"),
+    ]:
+        with monkeypatch.context() as env:
+            for key in ("APIFY_TOKEN", "PEXELS_API_KEY"):
+                env.delenv(key, raising=False)
+            env.setenv(name, value)
+            with pytest.raises(SettingError, match=problem):
+                build_resources()

@@ -147,8 +147,11 @@ def script_writer_from_env() -> ScriptWriter:
     if choice == "template":
         writer: ScriptWriter = TemplateScriptWriter()
     else:
-        if not settings.is_set("OPENAI_API_KEY"):
-            log.warning("SHORTVID_SCRIPT_WRITER=openai but OPENAI_API_KEY is not set: video_script will fail")
+        settings.require(
+            "OPENAI_API_KEY",
+            needed_by="SHORTVID_SCRIPT_WRITER=openai",
+            instead="unset SHORTVID_SCRIPT_WRITER to write offline from templates",
+        )
         writer = OpenAIScriptWriterResource(
             **openai_options(),
             model=settings.text("SHORTVID_OPENAI_MODEL", DEFAULT_OPENAI_MODEL),

@@ -99,6 +99,12 @@ def style_classifier_from_env(environ: Mapping[str, str] | None = None) -> Style
     """The classifier `SHORTVID_STYLE_CLASSIFIER` asks for: `rules` (default) or `openai`."""
     if settings.choice(STYLE_CLASSIFIER_ENV, ("rules", "openai"), environ) == "rules":
         return RuleStyleClassifier()
+    settings.require(
+        OPENAI_KEY_ENV,
+        needed_by=f"{STYLE_CLASSIFIER_ENV}=openai",
+        instead=f"unset {STYLE_CLASSIFIER_ENV} to classify styles by rules",
+        environ=environ,
+    )
     options: dict = {"api_key": dg.EnvVar(OPENAI_KEY_ENV)}
     if model := settings.text("SHORTVID_STYLE_MODEL", environ=environ):
         options["model"] = model

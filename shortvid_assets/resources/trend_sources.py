@@ -2,8 +2,8 @@
 
 The deployment picks a source per platform with `SHORTVID_YOUTUBE_SOURCE=sample|api` and
 `SHORTVID_TIKTOK_SOURCE=sample|apify`; there is no silent fallback: a live source without its key
-fails the run with a message naming the variable. Keys are read through `dg.EnvVar`, so the UI and
-the run's config show the variable's name, never its value.
+is refused at start (`SettingError` naming the variable). Keys are read through `dg.EnvVar`, so the
+UI and the run's config show the variable's name, never its value.
 """
 
 from __future__ import annotations
@@ -205,6 +205,12 @@ def youtube_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSo
     environ = os.environ if environ is None else environ
     if settings.choice(YOUTUBE_SOURCE_ENV, ("sample", "api"), environ) == "sample":
         return SampleTrendSource()
+    settings.require(
+        YOUTUBE_KEY_ENV,
+        needed_by=f"{YOUTUBE_SOURCE_ENV}=api",
+        instead=f"unset {YOUTUBE_SOURCE_ENV} to collect the offline sample",
+        environ=environ,
+    )
     options: dict = {
         "api_key": dg.EnvVar(YOUTUBE_KEY_ENV),
         "max_results": _number(environ, "SHORTVID_YOUTUBE_MAX_RESULTS", int, 50),
@@ -230,6 +236,12 @@ def tiktok_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSou
     environ = os.environ if environ is None else environ
     if settings.choice(TIKTOK_SOURCE_ENV, ("sample", "apify"), environ) == "sample":
         return SampleTrendSource()
+    settings.require(
+        APIFY_TOKEN_ENV,
+        needed_by=f"{TIKTOK_SOURCE_ENV}=apify",
+        instead=f"unset {TIKTOK_SOURCE_ENV} to collect the offline sample",
+        environ=environ,
+    )
     options: dict = {
         "token": dg.EnvVar(APIFY_TOKEN_ENV),
         "max_items": _number(environ, "SHORTVID_APIFY_MAX_ITEMS", int, 50),

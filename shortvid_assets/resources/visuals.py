@@ -145,15 +145,21 @@ def visuals_from_env() -> VisualProvider:
             in_graph=settings.flag("SHORTVID_PROCEDURAL_IN_GRAPH", True)
         )
     elif choice == "pexels":
-        if not settings.is_set("PEXELS_API_KEY"):
-            log.warning("SHORTVID_VISUALS=pexels but PEXELS_API_KEY is not set: scene clips will fail")
+        settings.require(
+            "PEXELS_API_KEY",
+            needed_by="SHORTVID_VISUALS=pexels",
+            instead="unset SHORTVID_VISUALS to draw scenes offline",
+        )
         provider = PexelsVisuals(
             api_key=dg.EnvVar("PEXELS_API_KEY"),
             base_url=settings.text("SHORTVID_PEXELS_BASE_URL", PEXELS_URL),
         )
     else:
-        if not settings.is_set("OPENAI_API_KEY"):
-            log.warning("SHORTVID_VISUALS=openai but OPENAI_API_KEY is not set: scene clips will fail")
+        settings.require(
+            "OPENAI_API_KEY",
+            needed_by="SHORTVID_VISUALS=openai",
+            instead="unset SHORTVID_VISUALS to draw scenes offline",
+        )
         provider = OpenAIVideoVisuals(
             api_key=dg.EnvVar("OPENAI_API_KEY"),
             base_url=settings.text("OPENAI_BASE_URL"),

@@ -169,8 +169,11 @@ def voice_from_env() -> VoiceProvider:
     if settings.choice("SHORTVID_VOICE", VOICES) == "offline":
         provider: VoiceProvider = OfflineVoice()
     else:
-        if not settings.is_set("OPENAI_API_KEY"):
-            log.warning("SHORTVID_VOICE=openai but OPENAI_API_KEY is not set: voiceover will fail")
+        settings.require(
+            "OPENAI_API_KEY",
+            needed_by="SHORTVID_VOICE=openai",
+            instead="unset SHORTVID_VOICE to speak offline with eSpeak NG",
+        )
         transcription = settings.text("SHORTVID_TRANSCRIPTION_MODEL", DEFAULT_TRANSCRIPTION_MODEL)
         provider = OpenAIVoiceResource(
             **openai_options(),

@@ -22,6 +22,7 @@ from shortvid_assets.resources.script_writers import (
     script_writer_from_env,
 )
 from shortvid_assets.resources.voices import OfflineVoice, OpenAIVoiceResource, voice_from_env
+from shortvid_assets.settings import SettingError
 from shortvid_assets_tests.fakes.fake_openai import (
     CHAT,
     FAKE_KEY,
@@ -99,6 +100,7 @@ def test_openai_is_chosen_and_configured_by_environment(clean_env, caplog):
 
 def test_transcription_defaults_to_whisper_when_unset(clean_env):
     clean_env.setenv("SHORTVID_VOICE", "openai")
+    clean_env.setenv("OPENAI_API_KEY", FAKE_KEY)
     assert voice_from_env().transcription_model == "whisper-1"
 
 
@@ -117,9 +119,22 @@ def test_an_unknown_implementation_is_an_error_not_a_fallback(clean_env, name, v
 
 def test_a_bad_number_names_the_variable(clean_env):
     clean_env.setenv("SHORTVID_SCRIPT_WRITER", "openai")
+    clean_env.setenv("OPENAI_API_KEY", FAKE_KEY)
     clean_env.setenv("SHORTVID_OPENAI_TEMPERATURE", "warm")
     with pytest.raises(ValueError, match="SHORTVID_OPENAI_TEMPERATURE='warm' is not a number"):
         script_writer_from_env()
+
+
+@pytest.mark.parametrize(
+    ("name", "factory"),
+    [("SHORTVID_SCRIPT_WRITER", script_writer_from_env), ("SHORTVID_VOICE", voice_from_env)],
+)
+def test_settings_an_openai_writer_or_voice_without_its_key_is_refused_at_start(clean_env, name, factory):
+    clean_env.setenv(name, "openai")
+    with pytest.raises(
+        SettingError, match=f"^{name}=openai needs OPENAI_API_KEY, which is not set: set it, or unset {name}"
+    ):
+        factory()
 
 
 def test_public_url_drops_credentials():

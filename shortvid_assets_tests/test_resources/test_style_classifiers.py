@@ -15,6 +15,7 @@ from shortvid_assets.resources.style_classifiers import (
     RuleStyleClassifier,
     style_classifier_from_env,
 )
+from shortvid_assets.settings import SettingError
 from shortvid_assets_tests.fakes.fake_openai import CHAT, FAKE_KEY, running_fake
 from shortvid_assets_tests.fakes.style_labels import label_reply
 
@@ -37,6 +38,7 @@ def test_rules_by_default_and_openai_when_asked():
     chosen = style_classifier_from_env(
         {
             "SHORTVID_STYLE_CLASSIFIER": "openai",
+            "OPENAI_API_KEY": "sk-fake-classifier-key",
             "SHORTVID_STYLE_MODEL": "gpt-4o",
             "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
             "SHORTVID_STYLE_BATCH_SIZE": "10",
@@ -51,12 +53,18 @@ def test_rules_by_default_and_openai_when_asked():
     "environ",
     [
         {"SHORTVID_STYLE_CLASSIFIER": "llm"},
-        {"SHORTVID_STYLE_CLASSIFIER": "openai", "SHORTVID_STYLE_BATCH_SIZE": "x"},
+        {"SHORTVID_STYLE_CLASSIFIER": "openai", "OPENAI_API_KEY": "sk-x", "SHORTVID_STYLE_BATCH_SIZE": "x"},
+        {"SHORTVID_STYLE_CLASSIFIER": "openai"},
     ],
 )
 def test_bad_configuration_is_refused(environ):
     with pytest.raises(ValueError, match="SHORTVID_STYLE"):
         style_classifier_from_env(environ)
+
+
+def test_settings_an_openai_classifier_without_its_key_is_refused_at_start():
+    with pytest.raises(SettingError, match=r"^SHORTVID_STYLE_CLASSIFIER=openai needs OPENAI_API_KEY"):
+        style_classifier_from_env({"SHORTVID_STYLE_CLASSIFIER": "openai", "OPENAI_API_KEY": " "})
 
 
 def test_rules_classifier_matches_the_domain_rules(window):

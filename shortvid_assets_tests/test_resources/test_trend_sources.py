@@ -16,6 +16,7 @@ from shortvid_assets.resources.trend_sources import (
     tiktok_source_from_env,
     youtube_source_from_env,
 )
+from shortvid_assets.settings import SettingError
 from shortvid_assets_tests.fakes.apify import FakeApify, make_tiktok_item
 from shortvid_assets_tests.fakes.server import Response
 from shortvid_assets_tests.fakes.youtube import FakeYouTube, make_video
@@ -73,6 +74,7 @@ def test_live_tiktok_source_from_env():
     source = tiktok_source_from_env(
         {
             "SHORTVID_TIKTOK_SOURCE": "apify",
+            "APIFY_TOKEN": APIFY_TOKEN,
             "SHORTVID_APIFY_BASE_URL": "http://127.0.0.1:9",
             "SHORTVID_APIFY_ACTOR": "someone/other-scraper",
             "SHORTVID_APIFY_HASHTAGS": "#fyp, cooking",
@@ -92,17 +94,29 @@ def test_live_tiktok_source_from_env():
         (tiktok_source_from_env, {"SHORTVID_TIKTOK_SOURCE": "api"}, "one of sample, apify"),
         (
             youtube_source_from_env,
-            {"SHORTVID_YOUTUBE_SOURCE": "api", "SHORTVID_YOUTUBE_QUOTA_BUDGET": "lots"},
+            {
+                "SHORTVID_YOUTUBE_SOURCE": "api",
+                "YOUTUBE_API_KEY": YT_KEY,
+                "SHORTVID_YOUTUBE_QUOTA_BUDGET": "lots",
+            },
             "is not a whole number",
         ),
         (
             youtube_source_from_env,
-            {"SHORTVID_YOUTUBE_SOURCE": "api", "SHORTVID_YOUTUBE_MAX_RESULTS": "0"},
+            {
+                "SHORTVID_YOUTUBE_SOURCE": "api",
+                "YOUTUBE_API_KEY": YT_KEY,
+                "SHORTVID_YOUTUBE_MAX_RESULTS": "0",
+            },
             "must be a whole number at least 1",
         ),
         (
             tiktok_source_from_env,
-            {"SHORTVID_TIKTOK_SOURCE": "apify", "SHORTVID_APIFY_MAX_WAIT_S": "-1"},
+            {
+                "SHORTVID_TIKTOK_SOURCE": "apify",
+                "APIFY_TOKEN": APIFY_TOKEN,
+                "SHORTVID_APIFY_MAX_WAIT_S": "-1",
+            },
             "must be a number at least 0.01",
         ),
     ],
@@ -110,6 +124,30 @@ def test_live_tiktok_source_from_env():
 def test_bad_configuration_is_refused_with_the_variable_named(factory, environ, message):
     with pytest.raises(ValueError, match=message):
         factory(environ)
+
+
+@pytest.mark.parametrize(
+    ("factory", "environ", "message"),
+    [
+        (
+            youtube_source_from_env,
+            {"SHORTVID_YOUTUBE_SOURCE": "api"},
+            "SHORTVID_YOUTUBE_SOURCE=api needs YOUTUBE_API_KEY, which is not set: set it, or unset "
+            "SHORTVID_YOUTUBE_SOURCE",
+        ),
+        (
+            tiktok_source_from_env,
+            {"SHORTVID_TIKTOK_SOURCE": "apify", "APIFY_TOKEN": "  "},
+            "SHORTVID_TIKTOK_SOURCE=apify needs APIFY_TOKEN, which is not set: set it, or unset "
+            "SHORTVID_TIKTOK_SOURCE",
+        ),
+    ],
+)
+def test_settings_a_live_source_without_its_key_is_refused_at_start(factory, environ, message):
+    """Not a Dagster config error at run time: a one-line SettingError when the resources are built."""
+    with pytest.raises(SettingError) as refused:
+        factory(environ)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
 
 
 def test_actor_input_json_must_be_an_object():
