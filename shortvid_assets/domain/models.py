@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shortvid_assets.domain.languages import DEFAULT_LANGUAGE, normalize_language
+from shortvid_assets.domain.text_fields import check_plain_text
 
 Platform = Literal["youtube", "tiktok"]
 Transition = Literal["cut", "fade", "dissolve"]
@@ -79,6 +81,23 @@ class Trend(BaseModel):
         return self
 
 
+# Theme text limits: every field is one line of plain text with at least one letter or digit (a
+# tagline of "." or a blank talking point would load and then fail the script stage).
+MAX_NAME_CHARS, MAX_LINE_CHARS, MAX_TALKING_POINTS, MAX_TAG_CHARS = 80, 200, 12, 50
+
+
+def _meaningful_line(value: str, max_chars: int) -> str:
+    """`value` stripped: one line of plain text, at most `max_chars`, with a letter or digit in it."""
+    value = check_plain_text(value).strip()
+    if not value:
+        raise ValueError("is blank: write some text")
+    if len(value) > max_chars:
+        raise ValueError(f"is {len(value)} characters long: keep it to {max_chars}")
+    if not any(unicodedata.category(c)[0] in "LN" for c in value):
+        raise ValueError(f"{value[:40]!r} has no letter or digit: write words a viewer can read")
+    return value
+
+
 class Theme(BaseModel):
     """A product or theme to make videos for (RUN-4)."""
 
@@ -90,10 +109,11 @@ class Theme(BaseModel):
     audience: str = Field(min_length=1)
     tone: str = Field(min_length=1)
     style: Style
-    talking_points: list[str] = Field(min_length=1)
+    talking_points: list[str] = Field(min_length=1, max_length=MAX_TALKING_POINTS)
     target_duration_s: float = Field(ge=MIN_SCENES * MIN_SCENE_S, le=30)
     platform: Literal["youtube_shorts", "tiktok", "instagram_reels", "all"] = "all"
-    hashtags: list[str] = Field(default_factory=list)
+    hashtags: list[str] = Field(default_factory=list, max_length=MAX_HASHTAGS * 2)
+    # An audio file; a relative path is resolved against the themes file's folder at load.
     music_path: str | None = None
     # BCP 47 tag of the language the video is written, spoken and captioned in (see domain/languages.py).
     language: str = DEFAULT_LANGUAGE
@@ -102,6 +122,50 @@ class Theme(BaseModel):
     @classmethod
     def _supported_language(cls, value: str) -> str:
         return normalize_language(value)
+
+    @field_validator("product_name")
+    @classmethod
+    def _product_name(cls, value: str) -> str:
+        return _meaningful_line(value, MAX_NAME_CHARS)
+
+    @field_validator("tagline", "audience", "tone")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return _meaningful_line(value, MAX_LINE_CHARS)
+
+    @field_validator("talking_points")
+    @classmethod
+    def _talking_points(cls, points: list[str]) -> list[str]:
+        checked = []
+        for index, point in enumerate(points):
+            try:
+                checked.append(_meaningful_line(point, MAX_LINE_CHARS))
+            except ValueError as exc:
+                raise ValueError(f"talking point {index + 1} {exc}") from None
+        return checked
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags(cls, tags: list[str]) -> list[str]:
+        checked = []
+        for index, tag in enumerate(tags):
+            clean = check_plain_text(tag).strip().lstrip("#＃").replace(" ", "")
+            if not clean or not any(unicodedata.category(c)[0] in "LN" for c in clean):
+                raise ValueError(f"hashtag {index + 1} ({tag[:40]!r}) has no letter or digit")
+            if len(clean) > MAX_TAG_CHARS:
+                raise ValueError(f"hashtag {index + 1} is longer than {MAX_TAG_CHARS} characters")
+            checked.append(clean)
+        return checked
+
+    @field_validator("music_path")
+    @classmethod
+    def _music_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = check_plain_text(value).strip()
+        if not value:
+            raise ValueError("is blank: give an audio file's path or leave the field out")
+        return value
 
 
 class HashtagCount(BaseModel):
