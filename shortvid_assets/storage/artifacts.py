@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from shortvid_assets.domain.files import atomic_path, write_text_atomic
 from shortvid_assets.domain.models import TrendReport, VideoPlan, WordTiming
+from shortvid_assets.domain.publishing import PerformanceReport, StatsSnapshot
 from shortvid_assets.domain.scenes import SceneClip
 from shortvid_assets.domain.timeline import SceneTimeline
 
@@ -212,3 +213,34 @@ class Artifacts:
             if video.is_file():
                 return video
         return None
+
+    # --- publishing (daily) ---------------------------------------------------------------------------
+
+    def performance(self, day: str) -> Path:
+        """`video_performance/<date>.json`: that day's reading of every published video (StatsSnapshot rows)."""
+        return self.daily("video_performance", day, "json")
+
+    def performance_report(self, day: str) -> Path:
+        """`video_performance/<date>.report.json`: own videos ranked, each theme's best hook and style."""
+        return self.daily("video_performance", day, "report.json")
+
+    def write_performance(self, rows: list[dict], report: PerformanceReport, day: str) -> tuple[Path, Path]:
+        snapshots = write_text_atomic(self.performance(day), json.dumps(rows, indent=1, default=str))
+        return snapshots, write_text_atomic(self.performance_report(day), report.model_dump_json(indent=2))
+
+    def read_performance_snapshots(self, up_to: date) -> list[StatsSnapshot]:
+        """Every daily snapshot on or before `up_to`, oldest first: what growth per day is measured from."""
+        folder = Path(self.data_dir) / "video_performance"
+        snapshots: list[StatsSnapshot] = []
+        for path in sorted(folder.glob("????-??-??.json")):
+            if date.fromisoformat(path.name[:10]) <= up_to:
+                snapshots.extend(StatsSnapshot.model_validate(row) for row in json.loads(path.read_text()))
+        return snapshots
+
+    def latest_performance_report(self, on_or_before: str) -> tuple[PerformanceReport, Path] | None:
+        """The newest performance report dated on or before `on_or_before`; None before the first one."""
+        folder = Path(self.data_dir) / "video_performance"
+        reports = sorted(p for p in folder.glob("????-??-??.report.json") if p.name[:10] <= on_or_before)
+        if not reports:
+            return None
+        return PerformanceReport.model_validate_json(reports[-1].read_text()), reports[-1]
