@@ -9,12 +9,25 @@ from collections.abc import Mapping
 import dagster as dg
 
 from shortvid_assets import settings
-from shortvid_assets.assets import content, media, review, trends
+from shortvid_assets.assets import content, media, publishing, review, trends
 from shortvid_assets.orchestration.executors import job_executor
-from shortvid_assets.orchestration.jobs import daily_trends_job, daily_video_job, review_status_job
+from shortvid_assets.orchestration.jobs import (
+    daily_trends_job,
+    daily_video_job,
+    publish_video_job,
+    review_status_job,
+    video_performance_job,
+)
+from shortvid_assets.orchestration.publishing import (
+    DEFAULT_PERFORMANCE_CRON,
+    build_performance_schedule,
+    build_publish_sensor,
+    publishing_on,
+)
 from shortvid_assets.orchestration.schedules import daily_trends_schedule, daily_video_schedule
 from shortvid_assets.orchestration.sensors import build_review_decisions_sensor, themes_sensor
 from shortvid_assets.resources.paths import ShortvidPaths
+from shortvid_assets.resources.publishing import publisher_from_env
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.resources.script_writers import script_writer_from_env
 from shortvid_assets.resources.style_classifiers import style_classifier_from_env
@@ -24,7 +37,7 @@ from shortvid_assets.resources.visuals import visuals_from_env
 from shortvid_assets.resources.voices import voice_from_env
 from shortvid_assets.storage import postgres
 
-ASSET_MODULES = [trends, content, media, review]
+ASSET_MODULES = [trends, content, media, review, publishing]
 
 
 def build_resources() -> dict[str, object]:
@@ -50,6 +63,7 @@ def build_resources() -> dict[str, object]:
         "video_format": VideoFormat.from_env(),
         "paths": ShortvidPaths.from_env(),
         "review_db": ReviewDatabase(url=settings.database_url()),
+        "publisher": publisher_from_env(),  # SHORTVID_PUBLISH=off|youtube|local
     }
 
 
@@ -58,9 +72,21 @@ def build_definitions(resources: Mapping[str, object] | None = None) -> dg.Defin
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
-        jobs=[daily_trends_job, daily_video_job, review_status_job],
-        schedules=[daily_trends_schedule, daily_video_schedule],
-        sensors=[themes_sensor, build_review_decisions_sensor(review_status_job)],
+        jobs=[daily_trends_job, daily_video_job, review_status_job, publish_video_job, video_performance_job],
+        schedules=[
+            daily_trends_schedule,
+            daily_video_schedule,
+            build_performance_schedule(
+                video_performance_job,
+                cron=settings.text("SHORTVID_PERFORMANCE_CRON", DEFAULT_PERFORMANCE_CRON),
+                enabled=publishing_on(),
+            ),
+        ],
+        sensors=[
+            themes_sensor,
+            build_review_decisions_sensor(review_status_job),
+            build_publish_sensor(publish_video_job, enabled=publishing_on()),
+        ],
         resources=dict(resources) if resources is not None else build_resources(),
         executor=job_executor(),
     )

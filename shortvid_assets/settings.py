@@ -106,6 +106,21 @@ VARIABLES: dict[str, str] = {
     # review
     "SHORTVID_REVIEW_TOKENS": "reviewer tokens",
     "SHORTVID_REVIEW_SECRET": "review-page session key",
+    # publishing
+    "SHORTVID_PUBLISH": "publishing target",
+    "SHORTVID_PUBLISH_PRIVACY": "privacy of uploads",
+    "SHORTVID_PUBLISH_AT": "scheduled publish time",
+    "SHORTVID_PUBLISH_MADE_FOR_KIDS": "made-for-kids declaration",
+    "SHORTVID_PUBLISH_DAILY_CAP": "uploads per UTC day",
+    "SHORTVID_PUBLISH_DIR": "local publishing folder",
+    "SHORTVID_POOL_UPLOAD": "upload pool limit",
+    "SHORTVID_PERFORMANCE_CRON": "when the performance schedule ticks",
+    "YOUTUBE_OAUTH_CLIENT_ID": "Google OAuth client id",
+    "YOUTUBE_OAUTH_CLIENT_SECRET": "Google OAuth client secret",
+    "YOUTUBE_OAUTH_REFRESH_TOKEN": "Google OAuth refresh token",
+    "SHORTVID_GOOGLE_TOKEN_URL": "Google token endpoint",
+    "SHORTVID_YOUTUBE_UPLOAD_URL": "YouTube upload base URL",
+    "SHORTVID_YOUTUBE_ANALYTICS_URL": "YouTube Analytics base URL",
     # tests and scripts only
     "SHORTVID_TEST_DATABASE_URL": "tests: a Postgres server to also run against",
     "SHORTVID_TEST_CLOCK_SHIFT_DAYS": "tests: run the suite with the clock moved this many days",
