@@ -98,11 +98,14 @@ def video_script(
     theme = paths.theme(slug)
     report = paths.artifacts.read_report(day)
     path = paths.artifacts.plan(day, slug)
+    # Our own videos' performance report (video_performance), when there is one: the theme's best hook and style.
+    performance = paths.artifacts.latest_performance_report(day)
+    winners = performance[0].best_for(slug) if performance else None
     context.log.info(f"{slug}: script writer {script_writer.describe()}")
     with review_db.generation_log_connection() as conn:
         entry = {"date": day, "theme": slug, "asset": "video_script", "run_id": context.run_id}
         try:
-            written = script_writer.write(theme, report)
+            written = script_writer.write(theme, report, winners)
         except Exception as exc:
             raise _record_failure(context, conn, entry, script_writer, exc, "plan") from None
         plan = written.plan
@@ -136,6 +139,11 @@ def video_script(
         "generation_log_id": row.id,
         "path": dg.MetadataValue.path(str(path)),
     }
+    if performance is not None:
+        metadata.update(
+            performance_pattern=written.performance_pattern or "none: the trend report's hook and style",
+            performance_report=dg.MetadataValue.path(str(performance[1])),
+        )
     if written.model:
         metadata.update(
             model=written.model,

@@ -59,6 +59,7 @@ from shortvid_assets.domain.prompts import (
     repair_messages,
     validation_problems,
 )
+from shortvid_assets.domain.publishing import ThemeWinners
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +165,15 @@ class OpenAIScriptWriter(PricedOpenAIClient):
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIScriptWriter(model={self.model!r}, temperature={self.temperature}, seed={self.seed})"
 
-    def write_plan(self, theme: Theme, report: TrendReport) -> PlanResult:
-        """Run the chain (analysis, plan, at most one repair) and return the validated plan."""
-        brief = plan_brief(theme, report)
+    def write_plan(
+        self, theme: Theme, report: TrendReport, performance: ThemeWinners | None = None
+    ) -> PlanResult:
+        """Run the chain (analysis, plan, at most one repair) and return the validated plan.
+
+        `performance` (our own videos' best hook and style for the theme) joins the prompt as context and
+        sets the brief's hook type and style, as it does for the template writer.
+        """
+        brief = plan_brief(theme, report, performance)
         calls: list[PaidCall] = []
         prompts: list[dict[str, Any]] = []
         step = "analysis"

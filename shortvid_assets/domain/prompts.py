@@ -10,11 +10,18 @@ duration (and to what 3–7 scenes of 2–4 s can fill, 6–28 s), rounded to ha
 asking for 20 s keeps 20 s when the report recommends ~20 s, moves to 17 s when it recommends
 17.2 s, and stops at 25 s when it recommends 45 s. A report with no trends, or no recommended
 duration, leaves the theme's target unchanged (capped at 28 s).
+
+Performance feedback: once our own published videos have a performance report, the theme's
+best-performing hook pattern and style (`ThemeWinners` from `domain.publishing`) replace the
+report's dominant ones in the brief, so both writers follow them (the template writer by
+construction, the OpenAI writer through the brief and a block of context in its prompt), and the
+brief's `trend_pattern` says where they came from. With no published videos the brief is as before.
 """
 
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -34,6 +41,7 @@ from shortvid_assets.domain.models import (
     TrendReport,
     VideoPlan,
 )
+from shortvid_assets.domain.publishing import ThemeWinners
 
 DURATION_PULL = 0.25  # how far (as a share of the theme's target) the trend may move the duration
 MIN_PLAN_S = MIN_SCENES * MIN_SCENE_S
@@ -57,6 +65,19 @@ class PlanBrief(BaseModel):
     trend_pattern: str
     pattern: StylePattern | None = None
     language: str = DEFAULT_LANGUAGE  # the theme's: every viewer-facing line is written in it
+    performance: ThemeWinners | None = None  # our own videos' best hook and style for this theme, if any
+    hook_source: str = "trend report"  # where hook_type comes from: "trend report" or "own best video"
+    style_source: str = "trend report"
+
+    @property
+    def performance_pattern(self) -> str | None:
+        """What the plan took from our own best videos ("question hook, montage style"), None if nothing."""
+        taken = []
+        if self.hook_source != "trend report":
+            taken.append(f"{self.hook_type} hook")
+        if self.style_source != "trend report":
+            taken.append(f"{self.style} style")
+        return ", ".join(taken) or None
 
 
 def plan_target_duration(theme: Theme, report: TrendReport) -> float:
@@ -75,24 +96,38 @@ def plan_target_duration(theme: Theme, report: TrendReport) -> float:
     return chosen
 
 
-def plan_brief(theme: Theme, report: TrendReport) -> PlanBrief:
-    """Resolve the theme and the trend report into the targets a plan must meet."""
-    pattern = next((p for p in report.patterns if p.style == report.dominant_style), None)
+def plan_brief(theme: Theme, report: TrendReport, performance: ThemeWinners | None = None) -> PlanBrief:
+    """Resolve the theme, the trend report and our own videos' performance into the targets a plan must meet."""
+    hook_type, style = report.dominant_hook_type, report.dominant_style
+    hook_source = style_source = "trend report"
+    if performance is not None and performance.videos > 0:
+        if performance.best_hook_pattern in get_args(HookType):
+            hook_type, hook_source = performance.best_hook_pattern, "own best video"
+        if performance.best_style in get_args(Style):
+            style, style_source = performance.best_style, "own best video"
+    else:
+        performance = None
+    pattern = next((p for p in report.patterns if p.style == style), None)
     trend_tags = [tag.tag.strip().lstrip("#").lower() for tag in report.top_hashtags[:TREND_HASHTAGS]]
     theme_tags = [tag.strip().lstrip("#").lower() for tag in theme.hashtags]
     duration = plan_target_duration(theme, report)
-    label = f"{report.dominant_style} · {report.dominant_hook_type} hook · ~{duration:g} s"
+    label = f"{style} · {hook_type} hook · ~{duration:g} s"
     if pattern is not None:
         label += f" · {pattern.format}"
+    if "own best video" in (hook_source, style_source):
+        label += f" · from our best {theme.slug} videos"
     return PlanBrief(
-        style=report.dominant_style,
-        hook_type=report.dominant_hook_type,
+        style=style,
+        hook_type=hook_type,
         target_duration_s=duration,
         trend_hashtags=[tag for tag in trend_tags if tag],
         theme_hashtags=[tag for tag in theme_tags if tag],
         trend_pattern=label,
         pattern=pattern,
         language=theme.language,
+        performance=performance,
+        hook_source=hook_source,
+        style_source=style_source,
     )
 
 
@@ -144,13 +179,41 @@ def _report_block(report: TrendReport, brief: PlanBrief) -> str:
     return "\n".join(lines)
 
 
+def _performance_block(brief: PlanBrief) -> str:
+    """Our own published videos of this theme: which hooks and styles scored best (growth and retention)."""
+    winners = brief.performance
+    if winners is None:
+        return ""
+    hooks = ", ".join(
+        f"{name} {score:.2f}" for name, score in sorted(winners.hook_scores.items(), key=lambda i: -i[1])
+    )
+    styles = ", ".join(
+        f"{name} {score:.2f}" for name, score in sorted(winners.style_scores.items(), key=lambda i: -i[1])
+    )
+    return (
+        f"OUR OWN PUBLISHED VIDEOS FOR THIS THEME ({winners.videos}, scored 0–1 on views per day and retention)\n"
+        f"- Hook patterns: {hooks or '(none)'}\n"
+        f"- Styles: {styles or '(none)'}\n"
+        f"- Best so far: {winners.best_hook_pattern or '?'} hook, {winners.best_style or '?'} style; "
+        "repeat what worked for our audience\n\n"
+    )
+
+
+def _source(what: str, source: str) -> str:
+    return (
+        f"our own best-performing videos' {what}"
+        if source != "trend report"
+        else f"the report's dominant {what}"
+    )
+
+
 def _targets_block(brief: PlanBrief) -> str:
     tags = ", ".join(f"#{tag}" for tag in brief.trend_hashtags) or "(none)"
     need = min(MIN_TREND_HASHTAGS, len(brief.trend_hashtags))
     return (
         "THE PLAN MUST FOLLOW THE TREND REPORT\n"
-        f"- style: {brief.style} (the report's dominant style)\n"
-        f"- hook_type: {brief.hook_type} (the report's dominant hook type); the hook is the first words "
+        f"- style: {brief.style} ({_source('style', brief.style_source)})\n"
+        f"- hook_type: {brief.hook_type} ({_source('hook type', brief.hook_source)}); the hook is the first words "
         "spoken and the first overlay\n"
         f"- target_duration_s: {brief.target_duration_s:g} (the report's recommended duration, kept within "
         "the theme's limits)\n"
@@ -166,7 +229,8 @@ def analysis_messages(theme: Theme, report: TrendReport, brief: PlanBrief) -> li
         {
             "role": "user",
             "content": (
-                f"{_theme_block(theme)}\n\n{_report_block(report, brief)}\n\n{_targets_block(brief)}\n\n"
+                f"{_theme_block(theme)}\n\n{_report_block(report, brief)}\n\n{_performance_block(brief)}"
+                f"{_targets_block(brief)}\n\n"
                 "Step 1 — analysis. In at most 200 words of plain text:\n"
                 "1. Theme interpretation: the single message this video should leave with the audience, "
                 "and which talking points carry it.\n"
@@ -258,10 +322,12 @@ def alignment_problems(plan: VideoPlan, brief: PlanBrief) -> list[str]:
     problems = []
     if plan.hook_type != brief.hook_type:
         problems.append(
-            f"hook_type is {plan.hook_type!r} but must be {brief.hook_type!r}, the report's dominant hook type"
+            f"hook_type is {plan.hook_type!r} but must be {brief.hook_type!r}, {_source('hook type', brief.hook_source)}"
         )
     if plan.style != brief.style:
-        problems.append(f"style is {plan.style!r} but must be {brief.style!r}, the report's dominant style")
+        problems.append(
+            f"style is {plan.style!r} but must be {brief.style!r}, {_source('style', brief.style_source)}"
+        )
     if abs(plan.target_duration_s - brief.target_duration_s) > DURATION_MATCH_S:
         problems.append(
             f"target_duration_s is {plan.target_duration_s:g} but must be {brief.target_duration_s:g} "

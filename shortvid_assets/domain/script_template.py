@@ -34,6 +34,7 @@ from shortvid_assets.domain.models import (
     VideoPlan,
 )
 from shortvid_assets.domain.prompts import MIN_TREND_HASHTAGS, PlanBrief, plan_brief
+from shortvid_assets.domain.publishing import ThemeWinners
 
 WORDS_PER_SECOND = 2.6  # a relaxed voiceover pace, leaves room for the hook to land
 _TRANSITION_BY_STYLE: dict[str, Transition] = {
@@ -333,9 +334,15 @@ def shorten_plan(plan: VideoPlan, overrun_s: float, *, speech_s: float | None = 
     return VideoPlan.model_validate({**plan.model_dump(), "voiceover_script": script})
 
 
-def write_template_plan(theme: Theme, report: TrendReport) -> VideoPlan:
-    """A valid production plan (SCRIPT-3) that follows the report's style, hook, length and tags (SCRIPT-4)."""
-    brief = plan_brief(theme, report)
+def write_template_plan(
+    theme: Theme, report: TrendReport, performance: ThemeWinners | None = None
+) -> VideoPlan:
+    """A valid production plan (SCRIPT-3) that follows the report's style, hook, length and tags (SCRIPT-4).
+
+    With `performance` (the theme's winners in our own performance report), the hook pattern and style
+    are those of our best-performing videos instead of the report's dominant ones.
+    """
+    brief = plan_brief(theme, report, performance)
     duration = brief.target_duration_s
     durations = scene_durations(duration)
     hook = hook_text(brief.hook_type, theme)

@@ -19,6 +19,8 @@ from shortvid_assets import settings
 from shortvid_assets.clients.openai_writer import OpenAIScriptWriter
 from shortvid_assets.domain.costs import PaidCall, total_cost
 from shortvid_assets.domain.models import Theme, TrendReport, VideoPlan
+from shortvid_assets.domain.prompts import plan_brief
+from shortvid_assets.domain.publishing import ThemeWinners
 from shortvid_assets.domain.script_template import write_template_plan
 
 log = logging.getLogger(__name__)
@@ -41,13 +43,17 @@ class WrittenPlan:
     calls: int = 0
     repaired: bool = False
     paid_calls: list[PaidCall] = field(default_factory=list)
+    performance_pattern: str | None = None  # what the plan took from our own best videos, if anything
 
 
 class ScriptWriter(dg.ConfigurableResource, ABC):
     """Writes a production plan (SCRIPT-3) for a theme from the day's trend report."""
 
     @abstractmethod
-    def write(self, theme: Theme, report: TrendReport) -> WrittenPlan: ...
+    def write(
+        self, theme: Theme, report: TrendReport, performance: ThemeWinners | None = None
+    ) -> WrittenPlan:
+        """The plan; `performance` is the theme's winners in our own performance report (None: no data)."""
 
     @abstractmethod
     def describe(self) -> str:
@@ -61,8 +67,15 @@ class ScriptWriter(dg.ConfigurableResource, ABC):
 class TemplateScriptWriter(ScriptWriter):
     """Offline default: a deterministic plan that follows the report's hook, length and tags."""
 
-    def write(self, theme: Theme, report: TrendReport) -> WrittenPlan:
-        return WrittenPlan(plan=write_template_plan(theme, report), writer="template")
+    def write(
+        self, theme: Theme, report: TrendReport, performance: ThemeWinners | None = None
+    ) -> WrittenPlan:
+        brief = plan_brief(theme, report, performance)
+        return WrittenPlan(
+            plan=write_template_plan(theme, report, performance),
+            writer="template",
+            performance_pattern=brief.performance_pattern,
+        )
 
     def describe(self) -> str:
         return "template (offline, deterministic, no API calls)"
@@ -115,9 +128,12 @@ class OpenAIScriptWriterResource(ScriptWriter):
             max_retries=self.max_retries,
         )
 
-    def write(self, theme: Theme, report: TrendReport) -> WrittenPlan:
-        result = self._client().write_plan(theme, report)
+    def write(
+        self, theme: Theme, report: TrendReport, performance: ThemeWinners | None = None
+    ) -> WrittenPlan:
+        result = self._client().write_plan(theme, report, performance)
         return WrittenPlan(
+            performance_pattern=result.brief.performance_pattern if result.brief else None,
             plan=result.plan,
             writer="openai",
             model=result.model,
