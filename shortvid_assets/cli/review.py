@@ -8,6 +8,7 @@ from shortvid_assets import settings
 from shortvid_assets.cli.common import UserError, artifacts, database, filter_date, listing_limit
 from shortvid_assets.review.decisions import submit_decision
 from shortvid_assets.storage import review_decisions
+from shortvid_assets.storage.review_decisions import printable
 
 
 @click.group()
@@ -32,7 +33,7 @@ def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None
     except review_decisions.InvalidDecision as exc:
         raise UserError(str(exc)) from None
     click.echo(
-        f"decision #{saved.id}: {saved.partition_date} {theme} {decision} by {saved.reviewer}; "
+        f"decision #{saved.id}: {saved.partition_date} {saved.theme} {decision} by {printable(saved.reviewer)}; "
         "the review sensor applies it"
     )
 
@@ -62,18 +63,24 @@ def reject(day: str, theme: str, reviewer: str, note: str | None) -> None:
 @click.option("--theme", default=None)
 @click.option("--limit", default=50, show_default=True)
 def review_list(day: str | None, theme: str | None, limit: int) -> None:
-    """List review decisions, newest first."""
+    """List review decisions, newest first; a decision the sensor set aside says why it is not applicable."""
     with database(review_decisions.ensure_schema) as conn:
         rows = review_decisions.list_decisions(
             conn, partition_date=filter_date(day), theme=theme, limit=listing_limit(limit)
         )
+        set_aside = review_decisions.set_aside_reasons(conn, [row.id for row in rows])
     if not rows:
         click.echo("no review decisions yet")
     for row in rows:
-        click.echo(
-            f"#{row.id:<5} {row.partition_date} {row.theme:16} {row.decision:9} by {row.reviewer:12} "
-            f"{row.decided_at:%Y-%m-%d %H:%M} {row.note or ''}"
+        # Every value from the table is printed with control characters escaped: a row typed in a SQL
+        # client must not forge lines or terminal escapes in this listing.
+        line = (
+            f"#{row.id:<5} {row.partition_date} {printable(row.theme):16} {row.decision:9} "
+            f"by {printable(row.reviewer):12} {row.decided_at:%Y-%m-%d %H:%M} {printable(row.note)}"
         )
+        if row.id in set_aside:
+            line += f"  [not applicable: {printable(set_aside[row.id])}]"
+        click.echo(line.rstrip())
 
 
 @review.command("serve")

@@ -18,14 +18,17 @@ shortvid goes through (CLI, review page) before `record_decision` stores a row.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import psycopg2
 import psycopg2.extensions
+import psycopg2.extras
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shortvid_assets.storage import postgres
@@ -33,12 +36,30 @@ from shortvid_assets.storage import postgres
 DECISIONS = ("approved", "rejected")
 Decision = Literal["approved", "rejected"]
 
-# Any constant: serialises concurrent schema migrations across processes.
+# Any constants: serialise concurrent schema migrations, and review sensor ticks, across processes.
 _SCHEMA_LOCK_KEY = 0x5F5D_0001
+SENSOR_LOCK_KEY = 0x5F5D_0002
+# No shortvid partition is older; the table refuses dates before it (typos such as 0226-11-24).
+EARLIEST_DAY = dt.date(2000, 1, 1)
 
 _COLUMNS = "id, partition_date, theme, video_path, video_sha256, decision, reviewer, note, decided_at, created_xid::text"
-_THEME_SLUG = re.compile(r"^[a-z0-9-]+$")
+_THEME_SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# C0 and C1 control characters and DEL: they forge lines in terminals and logs. A note may keep
+# tabs and line breaks (written as \n); a reviewer's name may hold none of them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NOTE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def control_characters(text: str, *, allow_line_breaks: bool = False) -> list[str]:
+    """The control characters in `text` (as escapes such as '\\x00'), for a message that names them."""
+    pattern = _NOTE_CONTROL if allow_line_breaks else _CONTROL
+    return sorted({repr(ch)[1:-1] for ch in pattern.findall(text)})
+
+
+def printable(text: str | None) -> str:
+    """`text` safe to print on one terminal line: control characters (newlines too) as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text or "")
 
 
 class InvalidDecision(ValueError):
@@ -134,6 +155,24 @@ _CONSTRAINTS = {
         "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_video_sha256_check "
         "CHECK (video_sha256 ~ '^[0-9a-f]{64}$') NOT VALID"
     ),
+    # What the sensor could otherwise only set aside: a theme that cannot be a partition key, a
+    # date before any partition, and text that would forge lines where it is printed.
+    "review_decisions_theme_check": (
+        "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_theme_check "
+        "CHECK (theme ~ '^[a-z0-9-]{1,64}$') NOT VALID"
+    ),
+    "review_decisions_partition_date_check": (
+        "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_partition_date_check "
+        f"CHECK (partition_date >= DATE '{EARLIEST_DAY.isoformat()}') NOT VALID"
+    ),
+    "review_decisions_reviewer_control_check": (
+        "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_reviewer_control_check "
+        "CHECK (reviewer !~ '[\\x01-\\x1f\\x7f-\\x9f]') NOT VALID"
+    ),
+    "review_decisions_note_control_check": (
+        "ALTER TABLE review_decisions ADD CONSTRAINT review_decisions_note_control_check "
+        "CHECK (note !~ '[\\x01-\\x08\\x0b-\\x1f\\x7f-\\x9f]') NOT VALID"
+    ),
 }
 
 _INDEXES = {
@@ -175,11 +214,33 @@ _TRIGGERS = {
 }
 
 
+# Decisions the sensor could not apply (theme not in the config, date outside the partitions),
+# with the reason: `review_decisions` is append-only, so the verdict lives beside it.
+_SET_ASIDE_DDL = """
+CREATE TABLE IF NOT EXISTS review_decisions_set_aside (
+    decision_id bigint PRIMARY KEY,
+    reason text NOT NULL,
+    set_aside_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
 def _missing_schema_parts(cur: psycopg2.extensions.cursor) -> list[str]:
     """The DDL statements still needed; empty when the schema is current."""
-    cur.execute("SELECT to_regclass('review_decisions') IS NOT NULL")
-    if not cur.fetchone()[0]:
-        return [_TABLE_DDL, _FUNCTIONS, *_CONSTRAINTS.values(), *_INDEXES.values(), *_TRIGGERS.values()]
+    cur.execute(
+        "SELECT to_regclass('review_decisions') IS NOT NULL, to_regclass('review_decisions_set_aside') IS NOT NULL"
+    )
+    has_table, has_set_aside = cur.fetchone()
+    set_aside = [] if has_set_aside else [_SET_ASIDE_DDL]
+    if not has_table:
+        return [
+            _TABLE_DDL,
+            _FUNCTIONS,
+            *_CONSTRAINTS.values(),
+            *_INDEXES.values(),
+            *_TRIGGERS.values(),
+            *set_aside,
+        ]
     cur.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = 'review_decisions'::regclass "
         "AND attnum > 0 AND NOT attisdropped"
@@ -200,7 +261,7 @@ def _missing_schema_parts(cur: psycopg2.extensions.cursor) -> list[str]:
     missing += [ddl for name, ddl in _INDEXES.items() if name not in indexes]
     if set(_TRIGGERS) - triggers:
         missing += [_FUNCTIONS, *(ddl for name, ddl in _TRIGGERS.items() if name not in triggers)]
-    return missing
+    return missing + set_aside
 
 
 def ensure_schema(conn: psycopg2.extensions.connection) -> None:
@@ -250,12 +311,30 @@ def record_decision(
         raise InvalidDecision(
             f"video_sha256 {video_sha256[:80]!r} is not 64 lowercase hex digits (a SHA-256)."
         )
+    if not _THEME_SLUG.match(theme):
+        raise InvalidDecision(
+            f"theme {printable(theme[:64])!r} is not a theme slug (a-z, 0-9 and -, at most 64 characters)."
+        )
+    if bad := control_characters(reviewer):
+        raise InvalidDecision(
+            f"The reviewer's name contains control characters ({', '.join(bad)}); write it on one line "
+            "without them."
+        )
+    if note is not None:
+        note = note.replace("\r\n", "\n")
+        if bad := control_characters(note, allow_line_breaks=True):
+            raise InvalidDecision(
+                f"The note contains control characters ({', '.join(bad)}); only tabs and line breaks "
+                "may be used."
+            )
     try:
         partition_date = dt.date.fromisoformat(str(partition_date))
     except ValueError:
         raise InvalidDecision(
-            f"Partition date {partition_date!r} is not a date; write it as YYYY-MM-DD."
+            f"Partition date {printable(str(partition_date))[:40]!r} is not a date; write it as YYYY-MM-DD."
         ) from None
+    if partition_date < EARLIEST_DAY:
+        raise InvalidDecision(f"Partition date {partition_date} is before {EARLIEST_DAY}: no video has it.")
     with postgres.transaction(conn) as cur:
         cur.execute(
             "INSERT INTO review_decisions "
@@ -407,3 +486,55 @@ def read_new_partitions(
     rows, next_cursor = _read_since(conn, cursor, NEW_PARTITIONS_SQL)
     keys = PartitionDecisions.model_fields.keys()
     return [PartitionDecisions.model_validate(dict(zip(keys, row, strict=True))) for row in rows], next_cursor
+
+
+# --- decisions the sensor set aside, and the sensor's tick lock -----------------------------------
+
+
+def set_aside_decisions(conn: psycopg2.extensions.connection, reasons: dict[int, str]) -> None:
+    """Record decisions the sensor cannot apply, with the reason; a decision set aside once stays so."""
+    if not reasons:
+        return
+    with postgres.transaction(conn) as cur:
+        psycopg2.extras.execute_values(
+            cur,
+            "INSERT INTO review_decisions_set_aside (decision_id, reason) VALUES %s "
+            "ON CONFLICT (decision_id) DO NOTHING",
+            sorted(reasons.items()),
+        )
+
+
+def set_aside_reasons(conn: psycopg2.extensions.connection, ids: list[int]) -> dict[int, str]:
+    """Why each of `ids` was set aside by the sensor (ids it applied or has not met yet are absent)."""
+    if not ids:
+        return {}
+    with postgres.transaction(conn) as cur:
+        cur.execute(
+            "SELECT decision_id, reason FROM review_decisions_set_aside WHERE decision_id = ANY(%s::bigint[])",
+            (list(ids),),
+        )
+        return dict(cur.fetchall())
+
+
+@contextlib.contextmanager
+def sensor_tick_lock(conn: psycopg2.extensions.connection) -> Iterator[bool]:
+    """Try to hold the review sensor's tick lock for this session: True if held, False if another holds it.
+
+    A Postgres advisory lock, so two daemons (two Dagster instances sharing this database) never
+    evaluate the review sensor at the same time; the one that finds it taken skips its tick.
+    """
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", (SENSOR_LOCK_KEY,))
+            held = bool(cur.fetchone()[0])
+        try:
+            yield held
+        finally:
+            if held:
+                with contextlib.suppress(psycopg2.Error), conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (SENSOR_LOCK_KEY,))
+    finally:
+        with contextlib.suppress(psycopg2.Error):
+            conn.autocommit = autocommit

@@ -10,16 +10,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from click.testing import CliRunner
+from dagster._core.definitions.partitions.context import partition_loading_context
 
 from shortvid_assets.cli import main
 from shortvid_assets.definitions import build_definitions
 from shortvid_assets.domain.files import file_sha256
 from shortvid_assets.orchestration.jobs import REVIEW_JOB, review_status_job
 from shortvid_assets.orchestration.sensors import build_review_decisions_sensor, themes_sensor
+from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.review import queue
 from shortvid_assets.runtime.runner import run_day
 from shortvid_assets.storage import postgres, review_decisions
+from shortvid_assets_tests.tiny import MINICUP, themes_yaml
 
 from .conftest import DAY, THEME
 
@@ -43,10 +46,33 @@ def rendered(instance, graph_resources):
     return defs
 
 
-def tick(instance, review_db_url, cursor=None):
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"review_db": ReviewDatabase(url=review_db_url)}
+# Themes the sensor tests write decisions for: all in the config the sensor reads.
+SENSOR_THEMES = (THEME, "a", "b", "c", "d", "late", *(f"t{i}" for i in range(5)))
+_SENSOR_PATHS: list[ShortvidPaths] = []
+
+
+@pytest.fixture(autouse=True)
+def sensor_paths(tmp_path_factory) -> ShortvidPaths:
+    """The folders and a themes config naming every theme these tests decide about."""
+    root = tmp_path_factory.mktemp("sensor-paths")
+    themes = root / "themes.yaml"
+    themes.write_text(
+        themes_yaml(*(MINICUP.replace("slug: minicup", f"slug: {slug}") for slug in SENSOR_THEMES))
     )
+    paths = ShortvidPaths(
+        data_dir=str(root / "data"), output_dir=str(root / "output"), themes_file=str(themes)
+    )
+    _SENSOR_PATHS[:] = [paths]
+    return paths
+
+
+def sensor_context(instance, review_db, cursor=None, paths=None):
+    resources = {"review_db": review_db, "paths": paths or _SENSOR_PATHS[0]}
+    return dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+
+
+def tick(instance, review_db_url, cursor=None, paths=None):
+    context = sensor_context(instance, ReviewDatabase(url=review_db_url), cursor, paths)
     return review_decisions_sensor(context), context
 
 
@@ -165,9 +191,7 @@ def test_themes_sensor_adds_new_theme_partitions(workspace):
 
 def test_review_tick_fails_and_keeps_its_cursor_while_postgres_is_down(instance):
     down = "postgresql://postgres@127.0.0.1:1/none"
-    context = dg.build_sensor_context(
-        instance=instance, cursor="{}", resources={"review_db": ReviewDatabase(url=down)}
-    )
+    context = sensor_context(instance, ReviewDatabase(url=down), cursor="{}")
     with pytest.raises(postgres.DatabaseUnavailable, match="Cannot connect"):
         review_decisions_sensor(context)
     assert context.cursor == "{}"
@@ -182,9 +206,7 @@ def test_a_decision_about_an_older_render_is_not_applied_to_a_new_one(
     runner = CliRunner()
     assert runner.invoke(main, ["review", "approve", DAY, THEME, "--by", "maya"], env=cli_env).exit_code == 0
     (approval,) = decisions(review_db_url)
-    assert approval.video_sha256 == file_sha256(
-        workspace.artifacts.review_file("review", DAY, THEME, "mp4")
-    )
+    assert approval.video_sha256 == file_sha256(workspace.artifacts.review_file("review", DAY, THEME, "mp4"))
     # A new render lands in output/review before the sensor applies the approval.
     video = workspace.artifacts.review_file("review", DAY, THEME, "mp4")
     video.write_bytes(video.read_bytes() + b"\0new render")
@@ -243,7 +265,10 @@ def test_a_new_decision_for_a_queued_video_merges_into_its_entry(instance, revie
     newer_b = _insert(review_db_url, DAY, "b", "rejected")
     result, _ = tick(instance, review_db_url, result.cursor)
     (request,) = result.run_requests
-    assert (request.partition_key, request.run_key.rsplit("-", 1)[0]) == (f"{DAY}|b", f"review-decision-{newer_b}")
+    assert (request.partition_key, request.run_key.rsplit("-", 1)[0]) == (
+        f"{DAY}|b",
+        f"review-decision-{newer_b}",
+    )
     assert request.tags["shortvid/decision_count"] == "2"
     assert isinstance(tick(instance, review_db_url, result.cursor)[0], dg.SkipReason)
 
@@ -282,9 +307,7 @@ def test_a_connection_lost_mid_tick_fails_the_tick_with_a_clear_message_and_keep
     instance, review_db_url
 ):
     _insert(review_db_url, DAY, "a")
-    context = dg.build_sensor_context(
-        instance=instance, cursor=None, resources={"review_db": _DropsMidTick(url=review_db_url)}
-    )
+    context = sensor_context(instance, _DropsMidTick(url=review_db_url))
     with pytest.raises(postgres.DatabaseUnavailable, match=r"lost PostgreSQL .* cursor was not moved"):
         review_decisions_sensor(context)
     assert context.cursor is None
@@ -305,9 +328,7 @@ def test_postgres_stopped_and_started_again_loses_and_repeats_nothing(instance):
         before_outage = [_insert(url, DAY, "b"), _insert(url, DAY, "c", "rejected")]
 
         assert postgres.stop_embedded_server(pg_dir)
-        down = dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"review_db": ReviewDatabase(url=url)}
-        )
+        down = sensor_context(instance, ReviewDatabase(url=url), cursor)
         with pytest.raises(postgres.DatabaseUnavailable, match="Cannot connect to PostgreSQL"):
             review_decisions_sensor(down)
         assert down.cursor == cursor  # a failed tick leaves the cursor where it was
@@ -316,7 +337,9 @@ def test_postgres_stopped_and_started_again_loses_and_repeats_nothing(instance):
         after_outage = _insert(url, DAY, "d")
         result, _ = tick(instance, url, cursor)
         keys = sorted(r.run_key for r in result.run_requests)
-        assert sorted(k.rsplit("-", 1)[0] for k in keys) == sorted(f"review-decision-{i}" for i in [*before_outage, after_outage])
+        assert sorted(k.rsplit("-", 1)[0] for k in keys) == sorted(
+            f"review-decision-{i}" for i in [*before_outage, after_outage]
+        )
         assert isinstance(tick(instance, url, result.cursor)[0], dg.SkipReason)
     finally:
         postgres.stop_embedded_server(pg_dir)
@@ -340,7 +363,7 @@ def test_end_to_end_on_a_postgres_backed_instance(workspace, graph_resources, cl
         assert out.exit_code == 0, out.output
         (saved,) = decisions(review_db_url)
 
-        sensor_resources = {"review_db": graph_resources["review_db"]}
+        sensor_resources = {"review_db": graph_resources["review_db"], "paths": workspace}
         context = dg.build_sensor_context(instance=pg_instance, resources=sensor_resources)
         result = review_decisions_sensor(context)
         (request,) = result.run_requests
@@ -374,3 +397,174 @@ def test_end_to_end_on_a_postgres_backed_instance(workspace, graph_resources, cl
             ),
             dg.SkipReason,
         )
+
+
+# --- the review gate: one bad row must not stop every later decision -----------------------------------
+
+
+def _insert_sql(
+    url: str, day: str, theme: str, decision: str = "approved", reviewer: str = "sql-client"
+) -> int:
+    """A row as any SQL client may insert it, past shortvid's own validation."""
+    conn = postgres.connect(url)
+    try:
+        review_decisions.ensure_schema(conn)
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, video_path, decision, reviewer) "
+                "VALUES (%s, %s, 'x.mp4', %s, %s) RETURNING id",
+                (day, theme, decision, reviewer),
+            )
+            (new_id,) = cur.fetchone()
+        conn.commit()
+        return new_id
+    finally:
+        conn.close()
+
+
+def evaluate(defs, instance, review_db_url, cursor=None, paths=None):
+    """One tick as the daemon evaluates it: run requests resolved against the job's partitions."""
+    sensor = defs.resolve_sensor_def("review_decisions_sensor")
+    context = dg.build_sensor_context(
+        instance=instance,
+        instance_ref=instance.get_ref(),  # as in the daemon: run requests see this tick's new partitions
+        cursor=cursor,
+        definitions=defs,
+        resources={"review_db": ReviewDatabase(url=review_db_url), "paths": paths or _SENSOR_PATHS[0]},
+    )
+    # As the sensor daemon evaluates a tick (dagster/_daemon/sensor.py): partitions load from the instance.
+    with partition_loading_context(dynamic_partitions_store=instance):
+        return sensor.evaluate_tick(context)
+
+
+def launch(instance, defs, run_requests) -> list[dict]:
+    """Launch run requests as the daemon does: a run key already used is dropped, the others run."""
+    applied = []
+    for request in run_requests:
+        if instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": request.run_key})):
+            continue
+        result = defs.resolve_job_def(REVIEW_JOB).execute_in_process(
+            instance=instance,
+            partition_key=request.partition_key,
+            tags={**request.tags, "dagster/run_key": request.run_key},
+        )
+        event = result.asset_materializations_for_node("review_status")[0]
+        applied.append({k: v.value for k, v in event.metadata.items()} | {"tags": request.tags})
+    return applied
+
+
+def test_review_gate_a_row_the_sensor_cannot_apply_never_blocks_the_others(
+    instance, rendered, workspace, cli_env, review_db_url, capfd
+):
+    gone = _insert_sql(review_db_url, DAY, "gone")  # a theme not (or no longer) in the config
+    too_old = _insert_sql(review_db_url, "2019-05-01", THEME)  # before the first daily partition
+    assert (
+        CliRunner().invoke(main, ["review", "approve", DAY, THEME, "--by", "maya"], env=cli_env).exit_code
+        == 0
+    )
+    (valid,) = [d for d in decisions(review_db_url) if d.reviewer == "maya"]
+
+    capfd.readouterr()
+    data = evaluate(rendered, instance, review_db_url, paths=workspace)
+    (request,) = data.run_requests
+    assert request.partition_key == f"{DAY}|{THEME}"
+    assert request.tags["shortvid/decision_ids"] == str(valid.id)
+    log = capfd.readouterr().err  # the tick's log
+    assert f"#{gone} for {DAY}|gone set aside: theme 'gone' is not in the themes config" in log
+    assert (
+        f"#{too_old} for 2019-05-01|{THEME} set aside: date 2019-05-01 is outside the daily partitions" in log
+    )
+
+    (metadata,) = launch(instance, rendered, data.run_requests)
+    assert (metadata["status"], metadata["decision_id"]) == ("approved", valid.id)
+    assert workspace.artifacts.review_file("approved", DAY, THEME, "mp4").exists()
+
+    # The bad rows stay set aside, visibly: the next tick finds nothing and `review list` says why.
+    assert isinstance(tick(instance, review_db_url, data.cursor, paths=workspace)[0], dg.SkipReason)
+    listing = CliRunner().invoke(main, ["review", "list"], env=cli_env).output
+    lines = {line.split()[0]: line for line in listing.splitlines()}
+    assert "[not applicable: theme 'gone' is not in the themes config]" in lines[f"#{gone}"]
+    assert "not applicable: date 2019-05-01 is outside the daily partitions" in lines[f"#{too_old}"]
+    assert "not applicable" not in lines[f"#{valid.id}"]
+
+
+def test_review_gate_a_new_theme_in_the_config_gets_its_partition_in_the_same_tick(
+    rendered, workspace, review_db_url
+):
+    with dg.instance_for_test() as fresh:  # the themes sensor has not added any partition yet
+        _insert_sql(review_db_url, DAY, THEME)
+        data = evaluate(rendered, fresh, review_db_url, paths=workspace)
+        assert [r.partition_key for r in data.run_requests] == [f"{DAY}|{THEME}"]
+        assert data.dynamic_partitions_requests[0].partition_keys == [THEME]
+
+
+def test_review_gate_a_failed_set_aside_write_still_moves_on(instance, rendered, workspace, review_db_url):
+    gone = _insert_sql(review_db_url, DAY, "gone")
+    valid = _insert_sql(review_db_url, DAY, THEME)
+    conn = postgres.connect(review_db_url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:  # the set-aside table cannot be written
+            cur.execute(
+                "ALTER TABLE review_decisions_set_aside ADD CONSTRAINT no_rows CHECK (false) NOT VALID"
+            )
+        data = evaluate(rendered, instance, review_db_url, paths=workspace)
+        assert [r.tags["shortvid/decision_ids"] for r in data.run_requests] == [str(valid)]
+        assert review_decisions.set_aside_reasons(conn, [gone]) == {}
+    finally:
+        conn.close()
+
+
+def test_review_gate_two_evaluations_from_one_stored_cursor_with_a_late_commit_apply_both(
+    instance, rendered, workspace, review_db_url
+):
+    """The run key names the set of decisions: a tick evaluated again from the same stored cursor
+    (its first result not saved) after an older decision committed late asks for a new run."""
+    stored = evaluate(rendered, instance, review_db_url, paths=workspace).cursor
+    late = postgres.connect(review_db_url)
+    try:
+        with late.cursor() as cur:  # a reviewer's transaction takes its id first and commits last
+            cur.execute(
+                "INSERT INTO review_decisions (partition_date, theme, video_path, decision, reviewer) "
+                "VALUES (%s, %s, 'x.mp4', 'rejected', 'omar') RETURNING id",
+                (DAY, THEME),
+            )
+            (late_id,) = cur.fetchone()
+        early_id = _insert_sql(review_db_url, DAY, THEME, "approved", "maya")
+        assert late_id < early_id
+
+        first = evaluate(rendered, instance, review_db_url, stored, paths=workspace)
+        (applied_first,) = launch(instance, rendered, first.run_requests)
+        assert applied_first["tags"]["shortvid/decision_ids"] == str(early_id)
+        assert applied_first["decision_id"] == early_id
+        late.commit()
+    finally:
+        late.close()
+
+    again = evaluate(rendered, instance, review_db_url, stored, paths=workspace)
+    (request,) = again.run_requests
+    assert request.run_key != first.run_requests[0].run_key
+    (applied_again,) = launch(instance, rendered, again.run_requests)
+    assert applied_again["tags"]["shortvid/decision_ids"] == f"{late_id},{early_id}"
+    # Both decisions were applied by a run; the one decided last counts, and both stay in the history.
+    assert (
+        applied_again["decision_id"] == max(decisions(review_db_url), key=lambda d: (d.decided_at, d.id)).id
+    )
+    assert len(instance.get_runs(filters=dg.RunsFilter(tags={"shortvid/decision_id": str(early_id)}))) == 2
+
+
+def test_review_gate_a_second_daemon_skips_while_another_tick_holds_the_lock(instance, review_db_url):
+    new = _insert(review_db_url, DAY, THEME)
+    holder = postgres.connect(review_db_url)
+    try:
+        holder.autocommit = True
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (review_decisions.SENSOR_LOCK_KEY,))
+        skipped, context = tick(instance, review_db_url)
+        assert isinstance(skipped, dg.SkipReason)
+        assert "another review sensor tick holds the lock" in skipped.skip_message
+        assert context.cursor is None  # nothing read, nothing moved
+    finally:
+        holder.close()  # the other daemon's tick ends
+    result, _ = tick(instance, review_db_url)
+    assert [r.tags["shortvid/decision_id"] for r in result.run_requests] == [str(new)]

@@ -27,9 +27,13 @@ from shortvid_assets.storage.review_decisions import (
     ensure_schema,
     latest_decision,
     list_decisions,
+    printable,
     read_new_decisions,
     read_new_partitions,
     record_decision,
+    sensor_tick_lock,
+    set_aside_decisions,
+    set_aside_reasons,
 )
 
 Conn = psycopg2.extensions.connection
@@ -242,6 +246,13 @@ def test_latest_decision_prefers_later_decided_at_over_higher_id(review_conn: Co
         ({"video_path": ""}, "video path is empty"),
         ({"partition_date": "14/03/2025"}, "YYYY-MM-DD"),
         ({"video_sha256": "ABC"}, "64 lowercase hex"),
+        # The review page against junk: control characters are refused, never stored (NUL was a 500).
+        ({"reviewer": "ana\x00"}, r"reviewer's name contains control characters \(\\x00\)"),
+        ({"reviewer": "ana\nlegit row"}, r"control characters \(\\n\)"),
+        ({"note": "ok\x00"}, r"note contains control characters \(\\x00\)"),
+        ({"note": "ok\x1b[2J"}, r"note contains control characters \(\\x1b\)"),
+        ({"theme": "Bad Slug"}, "not a theme slug"),
+        ({"partition_date": "0226-11-24"}, "before 2000-01-01"),
     ],
 )
 def test_invalid_decisions_are_rejected_and_nothing_is_written(
@@ -269,6 +280,64 @@ def test_the_table_itself_rejects_bad_rows_from_any_sql_client(review_conn: Conn
             )
         review_conn.rollback()
     assert _count(review_conn) == 0
+
+
+@pytest.mark.parametrize(
+    ("theme", "day", "reviewer", "note"),
+    [
+        ("Coffee Mugs", DAY, "ana", None),  # not a slug: no partition key can hold it
+        ("coffee", dt.date(226, 11, 24), "ana", None),  # a typo'd year before any partition
+        ("coffee", DAY, "ana\x1b[31m", None),  # a terminal escape in a name
+        ("coffee", DAY, "ana\r#9 forged", None),
+        ("coffee", DAY, "ana", "fine\x07bell"),
+    ],
+)
+def test_review_gate_the_table_refuses_what_the_sensor_could_not_apply_from_any_sql_client(
+    review_conn: Conn, theme: str, day: dt.date, reviewer: str, note: str | None
+) -> None:
+    with pytest.raises(psycopg2.errors.CheckViolation), review_conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO review_decisions (partition_date, theme, decision, reviewer, note) "
+            "VALUES (%s, %s, 'approved', %s, %s)",
+            (day, theme, reviewer, note),
+        )
+    review_conn.rollback()
+    assert _count(review_conn) == 0
+
+
+def test_review_gate_a_note_keeps_its_line_breaks_and_tabs(review_conn: Conn) -> None:
+    row = _record(review_conn, note="first line\r\nsecond\tcolumn")
+    assert row.note == "first line\nsecond\tcolumn"
+
+
+def test_review_gate_set_aside_decisions_are_recorded_once_with_their_reason(review_conn: Conn) -> None:
+    first, second = _record(review_conn), _record(review_conn, theme="gone")
+    set_aside_decisions(review_conn, {second.id: "theme 'gone' is not in the themes config"})
+    set_aside_decisions(review_conn, {second.id: "another reason", first.id: "date outside"})
+    assert set_aside_reasons(review_conn, [first.id, second.id, 999]) == {
+        second.id: "theme 'gone' is not in the themes config",
+        first.id: "date outside",
+    }
+    assert set_aside_reasons(review_conn, []) == {}
+
+
+def test_review_gate_only_one_tick_holds_the_sensor_lock(review_conn: Conn, review_db_url: str) -> None:
+    other = postgres.connect(review_db_url)
+    try:
+        with sensor_tick_lock(review_conn) as held:
+            assert held
+            with sensor_tick_lock(other) as held_too:
+                assert not held_too
+        with sensor_tick_lock(other) as held_after:
+            assert held_after
+    finally:
+        other.close()
+
+
+def test_printable_escapes_every_control_character() -> None:
+    assert printable("maya\n#2 2026 forged\x1b[2J\x00\x85") == "maya\\n#2 2026 forged\\x1b[2J\\x00\\x85"
+    assert printable("Zoë 日本 مرحبا") == "Zoë 日本 مرحبا"
+    assert printable(None) == ""
 
 
 def test_decisions_are_append_only(review_conn: Conn) -> None:
