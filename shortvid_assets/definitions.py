@@ -96,8 +96,12 @@ defs = build_definitions()
 
 
 def load_job(name: str) -> dg.JobDefinition:
-    """A job of the code location by name; reconstructable across processes for `execute_job`."""
-    return defs.resolve_job_def(name)
+    """A job of the code location by name, with resources as the environment configures them now.
+
+    Reconstructable across processes for `execute_job`; built afresh on each call, because `defs`
+    was built when this module was first imported, perhaps under another environment.
+    """
+    return build_definitions().resolve_job_def(name)
 
 
 def reconstructable_job(name: str):

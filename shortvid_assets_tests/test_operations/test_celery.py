@@ -55,7 +55,7 @@ def test_video_job_steps_run_in_the_celery_worker(tmp_path, ops_server_url, redi
         name = f"svtest-{uuid.uuid4().hex[:8]}@%h"
         with log.open("wb") as out:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "shortvid_assets.cli.ops", "worker", "--concurrency", "1", "-n", name],
+                [sys.executable, "-m", "shortvid_assets.cli", "worker", "--concurrency", "1", "-n", name],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
