@@ -67,14 +67,19 @@ def fake() -> Iterator[FakeGooglePublishing]:
 
 def youtube_publisher(fake: FakeGooglePublishing, **policy) -> YouTubePublisherResource:
     """The real YouTube publisher, pointed at the fake, sending 256 KiB chunks."""
+    return youtube_publisher_at(fake.url, **policy)
+
+
+def youtube_publisher_at(fake_url: str, **policy) -> YouTubePublisherResource:
+    """The real YouTube publisher for a fake Google at `fake_url` (also from another process)."""
     return YouTubePublisherResource(
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         refresh_token=REFRESH_TOKEN,
-        token_url=fake.token_url,
-        api_base_url=fake.api_base_url,
-        upload_base_url=fake.upload_base_url,
-        analytics_base_url=fake.analytics_base_url,
+        token_url=f"{fake_url}/token",
+        api_base_url=f"{fake_url}/youtube/v3",
+        upload_base_url=f"{fake_url}/upload/youtube/v3",
+        analytics_base_url=f"{fake_url}/v2",
         chunk_size=CHUNK_UNIT,
         timeout_s=10.0,
         **policy,
@@ -173,3 +178,16 @@ def approved(site: Site) -> str:
     sha = file_sha256(write_render(site.paths))
     site.decide("approved", sha)
     return sha
+
+
+@pytest.fixture
+def approved_factory(workspace, db_url, instance):
+    """Makes a site around a given fake Google, with the day's plan and an approved render."""
+
+    def make(google: FakeGooglePublishing) -> Site:
+        made = Site(workspace, db_url, instance, google)
+        materialize_plan(made, DAY)
+        made.decide("approved", file_sha256(write_render(workspace)))
+        return made
+
+    return make
