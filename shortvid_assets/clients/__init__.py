@@ -1,4 +1,4 @@
-"""Live clients of the external trend sources: plain classes, no Dagster import (resources wrap them)."""
+"""Clients of the external systems (YouTube, Apify, OpenAI, Pexels, Google OAuth): plain classes over httpx or the SDK, no Dagster import; resources wrap them."""
 
 from shortvid_assets.clients.apify import ApifyTikTokClient
 from shortvid_assets.clients.http import ApiError, CollectionFailed, CollectionResult
