@@ -66,8 +66,12 @@ def _checked(timezone: str, crons: dict[str, str]) -> None:
             raise InvalidScheduleConfig(f"{variable}={cron!r} is not a cron expression (e.g. '0 3 * * *')")
 
 
-def _in_partitions(day: str) -> bool:
-    return date.fromisoformat(day) >= daily_partitions.start.date()
+def _scheduled_day(context: dg.ScheduleEvaluationContext) -> str | dg.SkipReason:
+    """The latest complete UTC day at the tick, or why there is none to make yet."""
+    day = last_complete_day(context.scheduled_execution_time)
+    if date.fromisoformat(day) < daily_partitions.start.date():
+        return dg.SkipReason(f"{day} is before the first daily partition ({daily_partitions.start:%Y-%m-%d})")
+    return day
 
 
 def build_daily_schedules(
@@ -83,36 +87,25 @@ def build_daily_schedules(
     def status(name: str) -> dg.DefaultScheduleStatus:
         return dg.DefaultScheduleStatus.RUNNING if name in started else dg.DefaultScheduleStatus.STOPPED
 
-    @dg.schedule(
-        name=TRENDS_SCHEDULE,
-        job=daily_trends_job,
-        cron_schedule=trends_cron,
-        execution_timezone=timezone,
-        default_status=status(TRENDS_SCHEDULE),
-    )
+    def daily(name: str, job, cron: str):
+        return dg.schedule(
+            name=name, job=job, cron_schedule=cron, execution_timezone=timezone, default_status=status(name)
+        )
+
+    @daily(TRENDS_SCHEDULE, daily_trends_job, trends_cron)
     def trends_schedule(context: dg.ScheduleEvaluationContext):
         """Collects and analyzes the trends of the latest complete UTC day."""
-        day = last_complete_day(context.scheduled_execution_time)
-        if not _in_partitions(day):
-            return dg.SkipReason(
-                f"{day} is before the first daily partition ({daily_partitions.start:%Y-%m-%d})"
-            )
+        day = _scheduled_day(context)
+        if isinstance(day, dg.SkipReason):
+            return day
         return dg.RunRequest(run_key=day, partition_key=day)
 
-    @dg.schedule(
-        name=VIDEO_SCHEDULE,
-        job=daily_video_job,
-        cron_schedule=video_cron,
-        execution_timezone=timezone,
-        default_status=status(VIDEO_SCHEDULE),
-    )
+    @daily(VIDEO_SCHEDULE, daily_video_job, video_cron)
     def video_schedule(context: dg.ScheduleEvaluationContext):
         """The latest complete UTC day's video for every theme, once that day's trend report is in."""
-        day = last_complete_day(context.scheduled_execution_time)
-        if not _in_partitions(day):
-            return dg.SkipReason(
-                f"{day} is before the first daily partition ({daily_partitions.start:%Y-%m-%d})"
-            )
+        day = _scheduled_day(context)
+        if isinstance(day, dg.SkipReason):
+            return day
         themes = context.instance.get_dynamic_partitions(theme_partitions.name)
         if not themes:
             return dg.SkipReason("no themes yet: the themes sensor or `shortvid themes sync` adds them")
