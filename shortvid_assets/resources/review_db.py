@@ -30,11 +30,5 @@ class ReviewDatabase(dg.ConfigurableResource):
         with self._connection(generation_log.ensure_schema) as conn:
             yield conn
 
-    @contextlib.contextmanager
-    def _connection(self, ensure_schema: Callable) -> Iterator:
-        conn = postgres.connect(self.resolved_url())
-        try:
-            ensure_schema(conn)
-            yield conn
-        finally:
-            conn.close()
+    def _connection(self, ensure_schema: Callable) -> contextlib.AbstractContextManager:
+        return postgres.connected(self.resolved_url(), ensure_schema)

@@ -16,7 +16,7 @@ import platform
 import re
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -202,29 +202,57 @@ def _check_database_name(name: str) -> None:
         )
 
 
+def _on_server(server_url: str, statement: sql.Composable) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE cannot run inside one)."""
+    with connected(server_url) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(statement)
+
+
 def create_database(server_url: str, name: str) -> str:
     """Create database `name` on the server of `server_url` and return its URL."""
     _check_database_name(name)
-    conn = connect(server_url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
+    _on_server(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return database_url_for(server_url, name)
 
 
 def drop_database(server_url: str, name: str) -> None:
     """Drop database `name` if it exists, closing any connection still open on it."""
     _check_database_name(name)
-    conn = connect(server_url)
+    _on_server(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def connected(
+    url: str, ensure_schema: Callable[[psycopg2.extensions.connection], None] | None = None
+) -> Iterator[psycopg2.extensions.connection]:
+    """A connection to `url`, with `ensure_schema(conn)` run first when given; closed afterwards."""
+    conn = connect(url)
     try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if ensure_schema is not None:
+            ensure_schema(conn)
+        yield conn
     finally:
         conn.close()
+
+
+def ensure_relations(
+    conn: psycopg2.extensions.connection, lock_key: int, relations: tuple[str, ...], ddl: tuple[str, ...]
+) -> None:
+    """Run `ddl` (idempotent statements) unless every relation in `relations` exists already.
+
+    The check takes no table lock, so a current schema never waits behind an open transaction;
+    creation runs under an advisory lock so concurrent processes do not race.
+    """
+    check = " AND ".join("to_regclass(%s) IS NOT NULL" for _ in relations)
+    with transaction(conn) as cur:
+        cur.execute(f"SELECT {check}", relations)
+        if cur.fetchone()[0]:
+            return
+    with advisory_lock(conn, lock_key), transaction(conn) as cur:
+        for statement in ddl:
+            cur.execute(statement)
 
 
 @contextlib.contextmanager

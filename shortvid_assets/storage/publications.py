@@ -115,15 +115,9 @@ class Publication(BaseModel):
 
 def ensure_schema(conn: psycopg2.extensions.connection) -> None:
     """Create `publications` and its index when missing; takes no table lock when they exist."""
-    with postgres.transaction(conn) as cur:
-        cur.execute(
-            "SELECT to_regclass('publications') IS NOT NULL AND to_regclass('publications_remote_idx') IS NOT NULL"
-        )
-        if cur.fetchone()[0]:
-            return
-    with postgres.advisory_lock(conn, _SCHEMA_LOCK_KEY), postgres.transaction(conn) as cur:
-        cur.execute(_TABLE_DDL)
-        cur.execute(_INDEX_DDL)
+    postgres.ensure_relations(
+        conn, _SCHEMA_LOCK_KEY, ("publications", "publications_remote_idx"), (_TABLE_DDL, _INDEX_DDL)
+    )
 
 
 def _row(row: tuple | None) -> Publication | None:
