@@ -11,6 +11,7 @@ import click
 
 from shortvid_assets.cli.log import log
 from shortvid_assets.cli.ops import backfill, worker
+from shortvid_assets.cli.publish import publish
 from shortvid_assets.cli.review import review
 from shortvid_assets.cli.run import demo, dev, run
 from shortvid_assets.cli.themes import themes
@@ -23,7 +24,7 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
 
 
-for command in (run, demo, dev, themes, review, log, backfill, worker):
+for command in (run, demo, dev, themes, review, log, backfill, worker, publish):
     main.add_command(command)
 
 if __name__ == "__main__":
