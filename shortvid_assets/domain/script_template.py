@@ -17,6 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import regex
+
 from shortvid_assets.domain.languages import UnsupportedLanguageError, language_of
 from shortvid_assets.domain.models import (
     MAX_HASHTAGS,
@@ -46,6 +48,7 @@ _TRANSITION_BY_STYLE: dict[str, Transition] = {
     "tutorial": "fade",
 }
 _GENERIC_TAGS = {"fyp", "foryou", "viral", "trending", "shorts"}
+_NOT_IN_TAG = regex.compile(r"[^\p{L}\p{M}\p{N}_]")
 
 
 def scene_durations(total_s: float) -> list[float]:
@@ -234,17 +237,15 @@ def hook_text(hook_type: HookType, theme: Theme) -> str:
     return _fill(templates_for(theme.language).hooks[hook_type], theme)
 
 
-def _clean_tag(tag: str) -> str:
-    return tag.lower().lstrip("#").replace(" ", "")
-
-
 def plan_hashtags(theme: Theme, report: TrendReport, brief: PlanBrief | None = None) -> list[str]:
     """5–8 tags: the theme's own, then the day's top non-generic ones, always enough of the report's top tags."""
     brief = brief or plan_brief(theme, report)
     trend = sorted(brief.trend_hashtags, key=lambda tag: tag in _GENERIC_TAGS)  # non-generic first, stable
     required = trend[: min(MIN_TREND_HASHTAGS, len(trend))]
     own = [*theme.hashtags, *(h.tag for h in report.top_hashtags if _clean_tag(h.tag) not in _GENERIC_TAGS)]
-    fillers = [theme.slug.replace("-", ""), theme.product_name, "shorts", "fyp"]
+    # Generic fillers last: enough that any theme reaches the minimum, even one whose slug, name and tags
+    # clean to the same word (or to nothing, for a name of punctuation and emoji).
+    fillers = [theme.slug.replace("-", ""), theme.product_name, "shorts", "fyp", "viral", "trending", "video"]
     own, fillers = [_clean_tag(t) for t in own], [_clean_tag(t) for t in fillers]
     chosen = dict.fromkeys(required)
     for tag in own:
@@ -257,7 +258,8 @@ def plan_hashtags(theme: Theme, report: TrendReport, brief: PlanBrief | None = N
 
 
 def _clean_tag(tag: str) -> str:
-    return tag.strip().lower().lstrip("#").replace(" ", "")
+    """A hashtag as a platform links it: lowercase letters (with their marks), digits and `_` only."""
+    return _NOT_IN_TAG.sub("", tag.lower())
 
 
 def _sentence(text: str, full_stop: str = ".") -> str:

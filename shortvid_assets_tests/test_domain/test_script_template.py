@@ -1,6 +1,7 @@
 """Protects the template writer: a valid plan (SCRIPT-3) that follows the report (SCRIPT-4) by the same
 brief and duration rule as the OpenAI writer."""
 
+import random
 from datetime import UTC, date, datetime
 
 import pytest
@@ -8,7 +9,7 @@ from pydantic import ValidationError
 
 from shortvid_assets.domain.models import HashtagCount, StylePattern, Theme, TrendReport, VideoPlan
 from shortvid_assets.domain.prompts import alignment_problems, plan_brief
-from shortvid_assets.domain.script_template import scene_durations, write_template_plan
+from shortvid_assets.domain.script_template import TEMPLATES, scene_durations, write_template_plan
 
 THEME = Theme(
     slug="glowcup",
@@ -130,3 +131,61 @@ def test_plan_validation_names_the_problem():
     plan["hashtags"] = ["a", "b"]
     with pytest.raises(ValidationError, match="hashtags"):
         VideoPlan.model_validate(plan)
+
+
+# --- themes that load must render: any text the theme validator accepts makes a valid plan ---------------
+
+# Short, punctuated, non-Latin, emoji, URL, hashtag, brace and combining-mark text a theme may hold.
+TRICKY = [
+    "a", "A.", "x!", "1", "…a", "a…", "¿a?", "a.b", "{p}", "{}", "{0}", "%s", "a" * 200, "!a", "a?!", ".a.",
+    "ñ", "ß", "İstanbul", "ǅ", "ﬁne", "٣", "१", "a。", "。a", "🔥a", "a🔥", "#tag a", "http://x.io a", "www.a.com",
+    "a — b", "‘a’", '"a"', "a\u200db", "e\u0301", "\u0301a", "Ⅻ", "$5", "5%", "3.5", "日本", "한국", "مرحبا",
+    "नमस्ते", "ok...", "..ok", "a!!", "-a", "a/b", "<b>", "&amp;",
+]  # fmt: skip
+HOOKS = ["question", "number", "pov", "how-to", "bold-claim", "statement"]
+
+
+def tricky_themes(count: int, seed: int = 7):
+    """`count` themes the validator accepts, drawn from TRICKY in every language with templates (deterministic)."""
+    rng = random.Random(seed)
+    made = 0
+    while made < count:
+        pick = lambda: rng.choice(TRICKY)  # noqa: E731
+        try:
+            theme = Theme(
+                slug=rng.choice(["a", "glowcup", "x-1"]),
+                product_name=pick()[:80],
+                tagline=pick(),
+                audience=pick(),
+                tone=pick(),
+                style=rng.choice(["montage", "cinematic", "tutorial"]),
+                talking_points=[pick() for _ in range(rng.randint(1, 12))],
+                target_duration_s=rng.choice([6, 7.5, 18, 30]),
+                hashtags=rng.sample(["a", "A", "#a", "b c", "fyp", "shorts", "日本"], rng.randint(0, 4)),
+                language=rng.choice(list(TEMPLATES)),
+            )
+        except ValidationError:
+            continue
+        made += 1
+        yield theme, rng.choice(HOOKS), rng.choice([6.0, 20.0, 40.0]), rng.random() < 0.5
+
+
+def test_themes_render_any_accepted_text_makes_a_valid_aligned_plan():
+    """Before: a tagline of "." or a theme whose tags cleaned to fewer than five failed the script stage."""
+    for theme, hook, duration, with_tags in tricky_themes(600):
+        day = report(hook=hook, duration=duration)
+        if not with_tags:
+            day = day.model_copy(update={"top_hashtags": []})
+        plan = write_template_plan(theme, day)
+        assert alignment_problems(plan, plan_brief(theme, day)) == [], theme
+        assert all(tag and tag == tag.lower() for tag in plan.hashtags)
+
+
+@pytest.mark.parametrize("name", ["GlowCup", "Glow-Cup!", "🔥🔥 GlowCup", "glowcup"])
+def test_themes_render_a_theme_whose_tags_collapse_still_gets_five_hashtags(name):
+    theme = THEME.model_copy(
+        update={"slug": "glowcup", "product_name": name, "hashtags": ["glowcup", "GlowCup"]}
+    )
+    day = report().model_copy(update={"top_hashtags": []})
+    plan = write_template_plan(theme, day)
+    assert len(plan.hashtags) >= 5 and plan.hashtags[0] == "glowcup"
