@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from shortvid_assets.cli.common import UserError, database, filter_date, listing_limit
+from shortvid_assets.cli.common import UserError, database, filter_date, filter_theme, listing_limit, shown
 from shortvid_assets.storage import generation_log
 
 
@@ -19,17 +19,17 @@ def log() -> None:
 @click.option("--limit", default=50, show_default=True, help="At most this many rows, newest first.")
 def log_list(day: str | None, theme: str | None, limit: int) -> None:
     """List generation attempts, newest first, with the total cost of what is listed."""
+    # Every option is checked before the database starts.
+    day, theme, limit = filter_date(day), filter_theme(theme), listing_limit(limit)
     with database(generation_log.ensure_schema) as conn:
-        rows = generation_log.list_generations(
-            conn, date=filter_date(day), theme=theme, limit=listing_limit(limit)
-        )
+        rows = generation_log.list_generations(conn, date=day, theme=theme, limit=limit)
     if not rows:
         click.echo("no generations logged yet" + (" for this filter" if day or theme else ""))
         return
     for row in rows:
         click.echo(
-            f"#{row.id:<5} {row.created_at:%Y-%m-%d %H:%M} {row.date} {row.theme:16} {row.asset:12} "
-            f"{row.status:9} {row.implementation:24} {row.model or '-':20} ${row.cost_usd:.5f}"
+            f"#{row.id:<5} {row.created_at:%Y-%m-%d %H:%M} {row.date} {shown(row.theme):16} {shown(row.asset):12} "
+            f"{shown(row.status):9} {shown(row.implementation):24} {shown(row.model or '-'):20} ${row.cost_usd:.5f}"
         )
     click.echo(f"{len(rows)} rows, ${sum(row.cost_usd for row in rows):.5f} in all")
 
@@ -45,5 +45,6 @@ def log_show(generation_id: int) -> None:
         total = generation_log.generation_cost(conn, row.date, row.theme) if row else 0.0
     if row is None:
         raise UserError(f"no generation #{generation_id}: see `shortvid log list` for the ids")
-    click.echo(generation_log.to_json(row))
+    # JSON escapes C0 controls inside strings; DEL, C1 and bidi controls are escaped line by line.
+    click.echo("\n".join(shown(line) for line in generation_log.to_json(row).splitlines()))
     click.echo(f"spent on the video of {row.date} {row.theme} so far: ${total:.5f}")

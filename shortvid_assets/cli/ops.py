@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -12,9 +13,11 @@ from pathlib import Path
 import click
 
 from shortvid_assets import settings
-from shortvid_assets.cli.common import UserError, check_theme, partition_date, themes
+from shortvid_assets.cli.common import UserError, check_settings, check_theme, partition_date, themes
+from shortvid_assets.domain.text_fields import check_plain_text
 
 MAX_BACKFILL_DAYS = 366
+MAX_WAIT_S = 7 * 24 * 3600
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
@@ -26,6 +29,19 @@ def _days(start: str, end: str) -> list[str]:
     if count > MAX_BACKFILL_DAYS:
         raise UserError(f"{count} days asked for: backfill at most {MAX_BACKFILL_DAYS} days at a time")
     return [(first + timedelta(days=n)).isoformat() for n in range(count)]
+
+
+def _wait_seconds(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_WAIT_S):
+        raise click.BadParameter(f"{value} is not a number of seconds from 0 to {MAX_WAIT_S}")
+    return value
+
+
+def _plain(option: str, value: str) -> str:
+    try:
+        return check_plain_text(value)
+    except ValueError as exc:
+        raise UserError(f"{option} {value[:64]!r} {exc}") from None
 
 
 def _daemon_running(instance, within_s: float = 120.0) -> bool:
@@ -71,7 +87,12 @@ def wait_for_backfill(instance, backfill_id: str, timeout_s: float, poll_s: floa
 )
 @click.option("--missing", is_flag=True, help="Only partitions that are not materialized yet.")
 @click.option(
-    "--wait", "wait_s", type=float, default=None, help="Wait up to this many seconds for it to end."
+    "--wait",
+    "wait_s",
+    type=float,
+    default=None,
+    callback=lambda _ctx, _param, value: _wait_seconds(value),
+    help="Wait up to this many seconds (at most a week) for it to end.",
 )
 def backfill(
     start: str, end: str, theme_slugs: tuple[str, ...], scope: str, missing: bool, wait_s: float | None
@@ -82,6 +103,7 @@ def backfill(
     from shortvid_assets.runtime.runner import launch_backfill, plan_backfill
 
     days = _days(start, end)
+    check_settings(resources=True)
     known = themes()
     slugs = [check_theme(s, known) for s in theme_slugs] or sorted(known)
     instance = get_instance()
@@ -126,8 +148,22 @@ def write_celery_config(folder: Path, broker: str, backend: str) -> Path:
 @click.option(
     "--broker", default=None, help="Celery broker URL; default SHORTVID_CELERY_BROKER or local Redis."
 )
-@click.option("--concurrency", "-c", default=1, show_default=True, help="Steps this worker runs at once.")
-@click.option("--name", "-n", default="shortvid@%h", show_default=True, help="Celery worker name.")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Steps this worker runs at once.",
+)
+@click.option(
+    "--name",
+    "-n",
+    default="shortvid@%h",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _plain("--name", value),
+    help="Celery worker name.",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[str, ...]) -> None:
     """Start a Celery worker that runs steps of jobs on SHORTVID_EXECUTOR=celery; extra args go to celery."""
@@ -137,6 +173,7 @@ def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[s
     if broker:
         os.environ[executors.BROKER_ENV] = broker
     os.environ[executors.EXECUTOR_ENV] = "celery"
+    check_settings(resources=True)  # every step this worker runs builds these resources
     prepare_environment()
     folder = Path(tempfile.mkdtemp(prefix="shortvid-celery-"))
     write_celery_config(folder, executors.celery_broker(), executors.celery_backend())

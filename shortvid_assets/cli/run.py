@@ -9,18 +9,20 @@ from pathlib import Path
 import click
 
 from shortvid_assets import settings
-from shortvid_assets.cli.common import artifacts, check_theme, partition_date, themes
+from shortvid_assets.cli.common import artifacts, check_settings, check_theme, partition_date, themes
 from shortvid_assets.storage.artifacts import REVIEW_FOLDERS
 
 
 def _run(day: str, theme_slugs: list[str], force: bool) -> list:
+    """Refuse bad settings, themes and slugs before the database starts; then run the day."""
+    known = themes()
+    for slug in theme_slugs:
+        check_theme(slug, known)
+    check_settings(resources=True)
     from shortvid_assets.partitions import add_theme_partitions
     from shortvid_assets.runtime.instance import get_instance
     from shortvid_assets.runtime.runner import run_day
 
-    known = themes()
-    for slug in theme_slugs:
-        check_theme(slug, known)
     instance = get_instance()
     add_theme_partitions(instance, known)
     runs = run_day(instance, day, theme_slugs or sorted(known), force=force)
@@ -76,6 +78,7 @@ def dev(dagster_args: tuple[str, ...]) -> None:
     """Start `dagster dev` (UI + daemon) on shortvid's instance; extra arguments go to dagster."""
     from shortvid_assets.runtime.instance import get_instance
 
+    check_settings(resources=True)  # the code location would refuse them too, behind a UI error page
     get_instance()
     workspace = settings.PROJECT_DIR / "workspace.yaml"
     dagster = Path(sys.executable).with_name("dagster")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from shortvid_assets.cli.common import shown
 from shortvid_assets.cli.common import themes as load_config
 
 
@@ -16,7 +17,7 @@ def themes() -> None:
 def themes_list() -> None:
     """List the configured themes."""
     for slug, theme in sorted(load_config().items()):
-        click.echo(f"{slug:20} {theme.product_name} — {theme.target_duration_s:.0f}s, {theme.style}")
+        click.echo(f"{slug:20} {shown(theme.product_name)} — {theme.target_duration_s:.0f}s, {theme.style}")
 
 
 @themes.command("sync")
