@@ -216,6 +216,16 @@ def path(name: str, default: Path, environ: Mapping[str, str] | None = None) -> 
     return Path(value).expanduser().resolve() if value else default
 
 
+def existing_file(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The path of the file `name` points at (None when unset); refused at start when there is no such file."""
+    if text(name, environ=environ) is None:
+        return None
+    found = path(name, PROJECT_DIR, environ)
+    if not found.is_file():
+        raise SettingError(f"{name}={_shown(str(found))} is not a file: point it at one or unset it")
+    return str(found)
+
+
 def require(name: str, *, needed_by: str, instead: str, environ: Mapping[str, str] | None = None) -> None:
     """Refuse at start when the key `name` that `needed_by` (e.g. "SHORTVID_VOICE=openai") uses is unset.
 

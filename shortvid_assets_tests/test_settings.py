@@ -126,3 +126,15 @@ def test_settings_build_resources_refuses_before_dagster_sees_a_bad_or_keyless_s
             env.setenv(name, value)
             with pytest.raises(SettingError, match=problem):
                 build_resources()
+
+
+def test_settings_a_music_file_that_is_not_there_is_refused_at_start(tmp_path):
+    music = tmp_path / "bed.mp3"
+    music.write_bytes(b"ID3")
+    assert settings.existing_file("SHORTVID_MUSIC", {"SHORTVID_MUSIC": str(music)}) == str(music)
+    assert settings.existing_file("SHORTVID_MUSIC", {}) is None
+    with pytest.raises(SettingError) as refused:
+        settings.existing_file("SHORTVID_MUSIC", {"SHORTVID_MUSIC": str(tmp_path / "nope.mp3")})
+    assert str(refused.value).startswith("SHORTVID_MUSIC=") and "is not a file: point it at one" in str(
+        refused.value
+    )

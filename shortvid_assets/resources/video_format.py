@@ -87,7 +87,7 @@ class VideoFormat(dg.ConfigurableResource):
             font_path=settings.text("SHORTVID_FONT"),
             caption_color=settings.text("SHORTVID_CAPTION_COLOR", "#FFFFFF"),
             caption_highlight_color=settings.text("SHORTVID_CAPTION_HIGHLIGHT", "#FFD400"),
-            music_path=settings.text("SHORTVID_MUSIC"),
+            music_path=settings.existing_file("SHORTVID_MUSIC"),
             music_volume=settings.number("SHORTVID_MUSIC_VOLUME", 0.15, minimum=0, maximum=4),
             loudness_lufs=settings.number("SHORTVID_LOUDNESS_LUFS", -14.0, minimum=-70, maximum=0),
             thumbnail_at_s=settings.number("SHORTVID_THUMBNAIL_AT_S", 1.0, minimum=0),
