@@ -534,7 +534,7 @@ def _publish_locked(
 
 
 def _check_cap(conn: psycopg2.extensions.connection, platform: str, cap: int, own_id: int | None) -> None:
-    started = publications.uploads_started_on(conn, platform, clock.today())
+    started = publications.uploads_started_on(conn, platform, clock.today(), excluding=own_id)
     if started >= cap:
         raise PublishRefused(
             f"the daily upload cap is reached: {started} uploads to {platform} started today (UTC), cap {cap} "

@@ -377,13 +377,18 @@ def fail_publication(
         return _row(cur.fetchone())
 
 
-def uploads_started_on(conn: psycopg2.extensions.connection, platform: str, day: dt.date) -> int:
-    """Uploads started on `day` (UTC) on `platform` that count against the daily cap: not failed ones."""
+def uploads_started_on(
+    conn: psycopg2.extensions.connection, platform: str, day: dt.date, *, excluding: int | None = None
+) -> int:
+    """Uploads started on `day` (UTC) on `platform` that count against the daily cap: not failed ones.
+
+    `excluding` leaves out one row (an attempt being restarted is not a second upload of the day).
+    """
     with postgres.transaction(conn) as cur:
         cur.execute(
             "SELECT count(*) FROM publications WHERE platform = %s AND status = ANY(%s) "
-            "AND (upload_started_at AT TIME ZONE 'UTC')::date = %s",
-            (platform, list(ACTIVE), day),
+            "AND (upload_started_at AT TIME ZONE 'UTC')::date = %s AND id IS DISTINCT FROM %s",
+            (platform, list(ACTIVE), day, excluding),
         )
         return int(cur.fetchone()[0])
 

@@ -117,6 +117,8 @@ def test_the_daily_cap_counts_started_uploads_but_not_failed_ones(conn):
     assert publications.uploads_started_on(conn, "youtube", STARTED.date()) == 2
     assert publications.uploads_started_on(conn, "youtube", STARTED.date() + dt.timedelta(days=1)) == 0
     assert publications.uploads_started_on(conn, "local", STARTED.date()) == 0
+    first = publications.publication_for(conn, DAY, "a")
+    assert publications.uploads_started_on(conn, "youtube", STARTED.date(), excluding=first.id) == 1
 
 
 def test_only_one_connection_holds_a_videos_publishing_lock(conn, review_db_url):
