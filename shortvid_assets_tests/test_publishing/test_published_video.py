@@ -31,7 +31,16 @@ from shortvid_assets.resources.publishing import (
 from shortvid_assets.storage import generation_log, publications
 from shortvid_assets_tests.fakes.youtube_publish import upload_limit_exceeded
 
-from .conftest import DAY, THEME, VIDEO_BYTES, Site, write_render, youtube_publisher
+from .conftest import (
+    CLIENT_SECRET,
+    DAY,
+    REFRESH_TOKEN,
+    THEME,
+    VIDEO_BYTES,
+    Site,
+    write_render,
+    youtube_publisher,
+)
 
 PARTITION = str(date_theme_key(DAY, THEME))
 
@@ -94,6 +103,9 @@ def test_the_approved_render_is_uploaded_once_with_honest_metadata(site, approve
     assert meta["url"] == f"https://www.youtube.com/shorts/{video_id}" and meta["video_sha256"] == approved
     assert meta["quota_units"] == {"videos.insert": 1, "default": 50}  # the insert and thumbnails.set
     assert not any("upload_id" in str(value) for value in meta.values())  # the session URI is a credential
+    logged = " ".join(str(e.message) for e in result.all_events) + str(meta)
+    for secret in (REFRESH_TOKEN, CLIENT_SECRET, *site.fake.issued_tokens):
+        assert secret not in logged
     row = publication(site)
     assert (row.status, row.remote_id, row.video_sha256, row.session_uri) == (
         "published",
