@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from shortvid_assets.assets.retries import outside_call_retry
+from shortvid_assets.assets.retries import no_retry_for_bad_input, outside_call_retry
 from shortvid_assets.assets.trends import trend_report
 from shortvid_assets.clients.openai_common import OpenAIClientError
 from shortvid_assets.domain.audio_fit import DEFAULT_TAIL_S, MAX_TEMPO, FittedSpeech, fit_to_duration
@@ -87,6 +87,7 @@ def _record_failure(
     pool="openai",
     kinds={"openai", "json"},
 )
+@no_retry_for_bad_input
 def video_script(
     context: dg.AssetExecutionContext,
     script_writer: ScriptWriter,
@@ -165,6 +166,7 @@ def video_script(
     pool="openai",
     kinds={"wav"},
 )
+@no_retry_for_bad_input
 def voiceover(
     context: dg.AssetExecutionContext,
     voice: VoiceProvider,

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from shortvid_assets.assets.content import video_script, voiceover
-from shortvid_assets.assets.retries import outside_call_retry
+from shortvid_assets.assets.retries import no_retry_for_bad_input, outside_call_retry
 from shortvid_assets.domain.captions import CaptionImage, render_caption_track
 from shortvid_assets.domain.ffmpeg import FFmpegNotFoundError
 from shortvid_assets.domain.fonts import emoji_font
@@ -57,6 +57,7 @@ MAX_BLACK_S = 1.0
     kinds={"mp4"},
     retry_policy=outside_call_retry(delay_s=5),
 )
+@no_retry_for_bad_input
 def scene_clips(
     context: dg.AssetExecutionContext,
     visuals: VisualProvider,
@@ -183,6 +184,7 @@ def _check_result(name: str, check: QualityCheck) -> dg.AssetCheckResult:
         ),
     ],
 )
+@no_retry_for_bad_input
 def composed_video(
     context: dg.AssetExecutionContext,
     video_format: VideoFormat,

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from shortvid_assets.assets.media import composed_video
+from shortvid_assets.assets.retries import no_retry_for_bad_input
 from shortvid_assets.domain.files import file_sha256
 from shortvid_assets.partitions import date_theme_partitions, split_date_theme
 from shortvid_assets.resources.paths import ShortvidPaths
@@ -14,6 +15,7 @@ from shortvid_assets.storage import review_decisions
 @dg.asset(
     partitions_def=date_theme_partitions, group_name="review", deps=[composed_video], kinds={"postgres"}
 )
+@no_retry_for_bad_input
 def review_status(context: dg.AssetExecutionContext, review_db: ReviewDatabase, paths: ShortvidPaths):
     """Where the video stands in human review: pending, approved or rejected (REVIEW-3, REVIEW-4)."""
     day, slug = split_date_theme(context)

@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from shortvid_assets import clock, settings
-from shortvid_assets.assets.retries import outside_call_retry
+from shortvid_assets.assets.retries import no_retry_for_bad_input, outside_call_retry
 from shortvid_assets.clients.http import CollectionFailed
 from shortvid_assets.domain import analysis
 from shortvid_assets.domain.models import Platform
@@ -106,6 +106,7 @@ def _collect(
     pool="youtube_api",
     kinds={"youtube"},
 )
+@no_retry_for_bad_input
 def youtube_trends(context: dg.AssetExecutionContext, youtube_source: TrendSource, paths: ShortvidPaths):
     """The day's trending YouTube Shorts as collected (TREND-2)."""
     return _collect(context, "youtube", youtube_source, paths)
@@ -118,6 +119,7 @@ def youtube_trends(context: dg.AssetExecutionContext, youtube_source: TrendSourc
     pool="apify",
     kinds={"tiktok"},
 )
+@no_retry_for_bad_input
 def tiktok_trends(context: dg.AssetExecutionContext, tiktok_source: TrendSource, paths: ShortvidPaths):
     """The day's trending TikTok videos as collected (TREND-1)."""
     return _collect(context, "tiktok", tiktok_source, paths)
@@ -161,6 +163,7 @@ def trends_check_results(table: pd.DataFrame, now: datetime) -> list[dg.AssetChe
     ],
     kinds={"pandas", "parquet"},
 )
+@no_retry_for_bad_input
 def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
     """The day's trends from every platform, one row per (platform, external id), latest counts (TREND-4)."""
     day, store = context.partition_key, paths.artifacts
@@ -229,6 +232,7 @@ def _window_for(store: Artifacts, day: date, hours: float) -> analysis.AnalysisW
     check_specs=[dg.AssetCheckSpec(REPORT_MATCHES_INPUT, asset="trend_report", blocking=True)],
     kinds={"pandas", "json"},
 )
+@no_retry_for_bad_input
 def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths, style_classifier: StyleClassifier):
     """The day's trend report: velocity, styles, hooks and patterns of the top performers (ANLYS-5)."""
     day = date.fromisoformat(context.partition_key)
