@@ -41,6 +41,7 @@ VARIABLES: dict[str, str] = {
     "SHORTVID_EXECUTOR": "where steps run",
     "SHORTVID_CELERY_BROKER": "Celery broker",
     "SHORTVID_CELERY_BACKEND": "Celery result backend",
+    "SHORTVID_CELERY_VISIBILITY_TIMEOUT_S": "seconds before a dead worker's step goes to another",
     # trends
     "SHORTVID_YOUTUBE_SOURCE": "YouTube trends source",
     "YOUTUBE_API_KEY": "YouTube Data API key",
@@ -94,6 +95,7 @@ VARIABLES: dict[str, str] = {
     "SHORTVID_VIDEO_FPS": "frame rate",
     "SHORTVID_VIDEO_CRF": "x264 quality",
     "SHORTVID_VIDEO_PRESET": "x264 preset",
+    "SHORTVID_VIDEO_THREADS": "encoder threads per render",
     "SHORTVID_FONT": "caption font",
     "SHORTVID_CAPTION_COLOR": "caption colour",
     "SHORTVID_CAPTION_HIGHLIGHT": "spoken-word colour",

@@ -135,12 +135,18 @@ def backfill(
             )
 
 
-def write_celery_config(folder: Path, broker: str, backend: str) -> Path:
-    """The `dagster_celery_config` module dagster-celery's app reads for its broker and backend."""
+def write_celery_config(
+    folder: Path, broker: str, backend: str, extra: dict[str, object] | None = None
+) -> Path:
+    """The `dagster_celery_config` module dagster-celery's app reads: broker, backend, and `extra` settings."""
     path = folder / "dagster_celery_config.py"
-    path.write_text(
-        f"broker_url = {broker!r}\nresult_backend = {backend!r}\nworker_prefetch_multiplier = 1\n"
-    )
+    values = {
+        "broker_url": broker,
+        "result_backend": backend,
+        "worker_prefetch_multiplier": 1,
+        **(extra or {}),
+    }
+    path.write_text("".join(f"{name} = {value!r}\n" for name, value in values.items()))
     return path
 
 
@@ -176,7 +182,9 @@ def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[s
     check_settings(resources=True)  # every step this worker runs builds these resources
     prepare_environment()
     folder = Path(tempfile.mkdtemp(prefix="shortvid-celery-"))
-    write_celery_config(folder, executors.celery_broker(), executors.celery_backend())
+    write_celery_config(
+        folder, executors.celery_broker(), executors.celery_backend(), executors.celery_worker_settings()
+    )
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)
     celery = Path(sys.executable).with_name("celery")
     args = [
@@ -198,3 +206,7 @@ def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[s
     ]
     click.echo(f"Celery worker on {executors.celery_broker()} (DAGSTER_HOME={settings.text('DAGSTER_HOME')})")
     os.execv(args[0], args)
+
+
+if __name__ == "__main__":  # `python -m shortvid_assets.cli.ops worker ...`, as the tests start it
+    click.Group(commands={"backfill": backfill, "worker": worker})()

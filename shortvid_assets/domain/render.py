@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shortvid_assets import settings
 from shortvid_assets.domain.captions import CaptionImage, CaptionStream, CaptionTrack
 from shortvid_assets.domain.ffmpeg import (
     FFmpegError,
@@ -63,6 +64,12 @@ class RenderTimeoutError(RenderError):
     """The render ran past its timeout and ffmpeg was killed."""
 
 
+# Threads of a render's video pass. 0 (every core) wins on 2 cores: one render on both cores made more
+# videos per hour than two one-thread renders side by side (benchmarks/backfill.py --encoder-check).
+THREADS_ENV = "SHORTVID_VIDEO_THREADS"
+DEFAULT_THREADS = 0
+
+
 @dataclass(frozen=True)
 class RenderSpec:
     """Everything one composition needs: clips and their timeline, captions, audio, encoding."""
@@ -87,6 +94,14 @@ class RenderSpec:
     caption_fade_s: float = 0.15
     duck_music: bool = True
     audio_bitrate: str = "160k"
+    threads: int | None = None  # threads of the video pass; None: SHORTVID_VIDEO_THREADS (0 = every core)
+
+    @property
+    def video_threads(self) -> int:
+        """Threads the video pass may use (x264 and the filter graph); 0 lets ffmpeg use every core."""
+        if self.threads is not None:
+            return self.threads
+        return int(settings.number(THREADS_ENV, DEFAULT_THREADS, integer=True, minimum=0, maximum=64))
 
     @property
     def total_s(self) -> float:
@@ -555,9 +570,13 @@ def build_render_command(
     args += ["-i", str(Path(soundtrack).resolve())]
 
     video_chains, video_label = _video_graph(spec, clip_inputs, caption_inputs, stream_inputs)
+    threads = spec.video_threads
+    if threads:
+        args += ["-filter_complex_threads", str(threads)]
     args += ["-filter_complex", ";".join(video_chains)]
     args += [
         "-map", f"[{video_label}]", "-map", f"{soundtrack_index}:a:0",
+        *(["-threads", str(threads)] if threads else []),
         "-c:v", "libx264", "-preset", spec.preset, "-crf", str(spec.crf), "-pix_fmt", "yuv420p",
         "-r", str(spec.fps), "-g", str(spec.fps * 2),
         "-c:a", "aac", "-b:a", spec.audio_bitrate, "-ar", str(SAMPLE_RATE), "-ac", "2",

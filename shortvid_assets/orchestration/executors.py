@@ -1,15 +1,26 @@
 """Where a run's steps execute, picked by SHORTVID_EXECUTOR when the code location loads.
 
-- unset or `multiprocess`: Dagster's default, one process per step on the run's machine.
+- unset or `auto`: a run whose steps can only ever run one after another (a video partition's chain
+  video_script -> voiceover -> scene_clips -> composed_video -> review_status) runs them in the run's
+  own process; a run with steps that may overlap (the day's YouTube and TikTok collections) runs
+  each step in a process forked from a server that has already imported the code location. Measured
+  with `benchmarks/backfill.py`: a fresh interpreter per step re-imported the code location for
+  ~2.5 s of CPU each time, which cost more than a small video's render.
+- `multiprocess`: one process per step, always, forked from that preloaded server.
+- `spawn`: Dagster's stock multiprocess executor, a fresh interpreter per step (the former default;
+  kept to measure against).
 - `in_process`: every step in the run's own process (debugging, tiny machines).
 - `celery`: steps become Celery tasks on SHORTVID_CELERY_BROKER (default the local Redis) and run
   in `shortvid worker` processes on any machine that reaches the broker and the Postgres
   instance; the result backend is SHORTVID_CELERY_BACKEND, default the broker.
 Workers load the same code with the same variable, so set it for them too (`shortvid worker`
-does).
+does). Pools hold in every mode: a step waits for its pool's slot whichever process runs it.
 """
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
@@ -18,12 +29,16 @@ from shortvid_assets import settings
 EXECUTOR_ENV = "SHORTVID_EXECUTOR"
 BROKER_ENV = "SHORTVID_CELERY_BROKER"
 BACKEND_ENV = "SHORTVID_CELERY_BACKEND"
+VISIBILITY_ENV = "SHORTVID_CELERY_VISIBILITY_TIMEOUT_S"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-EXECUTORS = ("multiprocess", "in_process", "celery")
+# Longer than any step may take (the render's own timeout is 900 s): a step still running when it
+# expires is handed to a second worker as well.
+DEFAULT_VISIBILITY_TIMEOUT_S = 3600
+EXECUTORS = ("auto", "multiprocess", "spawn", "in_process", "celery")
 
 
 def executor_name() -> str:
-    """The executor SHORTVID_EXECUTOR asks for (default multiprocess)."""
+    """The executor SHORTVID_EXECUTOR asks for (default auto)."""
     return settings.choice(EXECUTOR_ENV, EXECUTORS)
 
 
@@ -35,9 +50,100 @@ def celery_backend() -> str:
     return settings.text(BACKEND_ENV) or celery_broker()
 
 
+def celery_visibility_timeout_s() -> int:
+    """Seconds after which a step's task that no worker acknowledged (its worker died) is delivered again."""
+    return int(settings.number(VISIBILITY_ENV, DEFAULT_VISIBILITY_TIMEOUT_S, integer=True, minimum=10))
+
+
+def celery_worker_settings() -> dict[str, object]:
+    """Celery settings that lose no step when a worker dies mid-step (kill -9, machine lost).
+
+    A task is acknowledged only when its step has ended (`acks_late`); a worker process killed mid-step
+    gives its task back at once (`reject_on_worker_lost`); a whole worker lost leaves its task
+    unacknowledged, and Redis hands it to another worker after the visibility timeout. Each worker
+    takes one task at a time, so a long render never holds a second step hostage.
+    """
+    visibility = celery_visibility_timeout_s()
+    return {
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": {
+            "visibility_timeout": visibility,
+            # how often a live worker looks for tasks of dead ones (kombu's default is every ~100 s)
+            "unacked_restore_interval": max(1, min(10, visibility // 6)),
+            "unacked_restore_throttle": 1,
+        },
+    }
+
+
+def steps_always_sequential(plan) -> bool:
+    """True when every step of the execution plan depends, directly or not, on the one before it."""
+    steps = plan.get_steps_to_execute_in_topo_order()
+    ancestors: dict[str, set[str]] = {}
+    for step in steps:
+        direct = step.get_execution_dependency_keys()
+        ancestors[step.key] = set(direct).union(*(ancestors.get(k, set()) for k in direct))
+    return all(earlier.key in ancestors[later.key] for earlier, later in itertools.pairwise(steps))
+
+
+class ChainAwareExecutor(dg.Executor):
+    """Runs a chain of steps in the run's process and anything wider one process per step."""
+
+    def __init__(self, in_process: dg.Executor, multiprocess: dg.Executor) -> None:
+        self._in_process = in_process
+        self._multiprocess = multiprocess
+
+    @property
+    def retries(self):
+        return self._multiprocess.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._multiprocess.step_dependency_config
+
+    def execute(self, plan_context, execution_plan) -> Iterator[dg.DagsterEvent]:
+        chosen = self._in_process if steps_always_sequential(execution_plan) else self._multiprocess
+        yield from chosen.execute(plan_context, execution_plan)
+
+
+def _forkserver(preload: Sequence[str] | None = None) -> dict[str, object]:
+    return {"forkserver": {"preload_modules": list(preload)} if preload else {}}
+
+
+def _multiprocess(config: dict, start_method: dict[str, object]) -> dg.Executor:
+    from dagster._core.definitions.executor_definition import _core_multiprocess_executor_creation
+
+    return _core_multiprocess_executor_creation({**config, "start_method": start_method})
+
+
+@dg.executor(
+    name="auto",
+    config_schema={"max_concurrent": dg.Field(dg.Noneable(int), default_value=None)},
+    requirements=dg.multiple_process_executor_requirements(),
+)
+def chain_aware_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
+    """A chain of steps in the run's process; wider runs one forked process per step."""
+    from dagster._core.execution.retries import RetryMode
+    from dagster._core.executor.in_process import InProcessExecutor
+
+    config = {
+        "max_concurrent": init_context.executor_config.get("max_concurrent"),
+        "retries": {"enabled": {}},
+    }
+    # forkserver with no module named preloads the job's own module: the code location
+    return ChainAwareExecutor(
+        InProcessExecutor(retries=RetryMode.ENABLED), _multiprocess(config, _forkserver())
+    )
+
+
 def job_executor() -> dg.ExecutorDefinition | None:
-    """The executor for shortvid's jobs; None keeps Dagster's default (multiprocess)."""
+    """The executor for shortvid's jobs; None keeps Dagster's stock multiprocess executor (`spawn`)."""
     name = executor_name()
+    if name == "auto":
+        return chain_aware_executor
+    if name == "multiprocess":
+        return dg.multiprocess_executor.configured({"start_method": _forkserver()}, name="multiprocess")
     if name == "in_process":
         return dg.in_process_executor
     if name == "celery":
@@ -48,6 +154,11 @@ def job_executor() -> dg.ExecutorDefinition | None:
                 f"{EXECUTOR_ENV}=celery needs dagster-celery: pip install 'dagster-celery==0.29.*'"
             ) from None
         return celery_executor.configured(
-            {"broker": celery_broker(), "backend": celery_backend()}, name="celery"
+            {
+                "broker": celery_broker(),
+                "backend": celery_backend(),
+                "config_source": celery_worker_settings(),
+            },
+            name="celery",
         )
     return None

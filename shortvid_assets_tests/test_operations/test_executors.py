@@ -1,0 +1,99 @@
+"""Protects the executor choice: a video partition's chain of steps runs in the run's process, the day's
+trends (two collections that may overlap) one forked process per step, each SHORTVID_EXECUTOR value picks
+its executor, and Celery workers acknowledge a step only once it has ended.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import dagster as dg
+import pytest
+from dagster._core.execution.api import create_execution_plan
+
+from shortvid_assets import settings
+from shortvid_assets.cli.ops import write_celery_config
+from shortvid_assets.definitions import build_definitions
+from shortvid_assets.orchestration import executors
+from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
+
+
+def plan(job_name: str, selection: list[str] | None = None):
+    job = build_definitions().resolve_job_def(job_name)
+    if selection:
+        job = job.get_subset(asset_selection={dg.AssetKey(a) for a in selection})
+    return create_execution_plan(job)
+
+
+@pytest.mark.parametrize(
+    ("job_name", "selection", "sequential"),
+    [
+        (
+            VIDEO_JOB,
+            None,
+            True,
+        ),  # video_script -> voiceover -> scene_clips -> composed_video -> review_status
+        (VIDEO_JOB, ["composed_video", "review_status"], True),  # re-execution from the render
+        (TRENDS_JOB, None, False),  # youtube_trends and tiktok_trends may run at once
+        (TRENDS_JOB, ["trends", "trend_report"], True),
+        (TRENDS_JOB, ["youtube_trends", "tiktok_trends"], False),
+    ],
+)
+def test_steps_always_sequential(job_name, selection, sequential):
+    assert executors.steps_always_sequential(plan(job_name, selection)) is sequential
+
+
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        (None, "auto"),
+        ("auto", "auto"),
+        ("multiprocess", "multiprocess"),
+        ("in_process", "in_process"),
+        ("celery", "celery"),
+    ],
+)
+def test_each_executor_value_picks_its_executor(monkeypatch, value, name):
+    if value == "celery" and importlib.util.find_spec("dagster_celery") is None:
+        pytest.skip("dagster-celery is not installed")
+    if value is None:
+        monkeypatch.delenv(executors.EXECUTOR_ENV, raising=False)
+    else:
+        monkeypatch.setenv(executors.EXECUTOR_ENV, value)
+    assert executors.job_executor().name == name
+
+
+def test_spawn_keeps_dagsters_stock_executor(monkeypatch):
+    monkeypatch.setenv(executors.EXECUTOR_ENV, "spawn")
+    assert executors.job_executor() is None
+
+
+def test_unknown_executor_is_refused_with_the_choices(monkeypatch):
+    monkeypatch.setenv(executors.EXECUTOR_ENV, "threads")
+    with pytest.raises(
+        settings.SettingError, match="SHORTVID_EXECUTOR='threads' is not one of auto, multiprocess"
+    ):
+        executors.job_executor()
+
+
+def test_celery_workers_acknowledge_a_step_after_it_ends(tmp_path, monkeypatch):
+    monkeypatch.setenv(executors.VISIBILITY_ENV, "60")
+    path = write_celery_config(
+        tmp_path, "redis://broker:6379/0", "redis://broker:6379/1", executors.celery_worker_settings()
+    )
+
+    spec = importlib.util.spec_from_file_location("dagster_celery_config", path)
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    assert config.broker_url == "redis://broker:6379/0"
+    assert config.result_backend == "redis://broker:6379/1"
+    assert config.task_acks_late is True and config.task_reject_on_worker_lost is True
+    assert config.worker_prefetch_multiplier == 1
+    assert config.broker_transport_options["visibility_timeout"] == 60
+    assert config.broker_transport_options["unacked_restore_interval"] == 10
+
+
+def test_visibility_timeout_must_be_a_number_of_seconds(monkeypatch):
+    monkeypatch.setenv(executors.VISIBILITY_ENV, "soon")
+    with pytest.raises(settings.SettingError, match=executors.VISIBILITY_ENV):
+        executors.celery_worker_settings()
