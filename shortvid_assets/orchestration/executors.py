@@ -111,30 +111,45 @@ def _forkserver(preload: Sequence[str] | None = None) -> dict[str, object]:
     return {"forkserver": {"preload_modules": list(preload)} if preload else {}}
 
 
-def _multiprocess(config: dict, start_method: dict[str, object]) -> dg.Executor:
-    from dagster._core.definitions.executor_definition import _core_multiprocess_executor_creation
+def _executor_config_schema() -> dg.Field:
+    """`auto` by default; also Dagster's own `multiprocess` and `in_process` run config, which tests and
+    `dagster job execute --config` use, so a run that names one gets exactly that executor."""
+    from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, MULTI_PROC_CONFIG
 
-    return _core_multiprocess_executor_creation({**config, "start_method": start_method})
-
-
-@dg.executor(
-    name="auto",
-    config_schema={"max_concurrent": dg.Field(dg.Noneable(int), default_value=None)},
-    requirements=dg.multiple_process_executor_requirements(),
-)
-def chain_aware_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
-    """A chain of steps in the run's process; wider runs one forked process per step."""
-    from dagster._core.execution.retries import RetryMode
-    from dagster._core.executor.in_process import InProcessExecutor
-
-    config = {
-        "max_concurrent": init_context.executor_config.get("max_concurrent"),
-        "retries": {"enabled": {}},
-    }
-    # forkserver with no module named preloads the job's own module: the code location
-    return ChainAwareExecutor(
-        InProcessExecutor(retries=RetryMode.ENABLED), _multiprocess(config, _forkserver())
+    auto = {"max_concurrent": dg.Field(dg.Noneable(int), default_value=None)}
+    return dg.Field(
+        dg.Selector({"auto": auto, "multiprocess": MULTI_PROC_CONFIG, "in_process": IN_PROC_CONFIG}),
+        default_value={"auto": {}},
     )
+
+
+def _requirements(config) -> list:
+    return [] if "in_process" in config else dg.multiple_process_executor_requirements()
+
+
+@dg.executor(name="auto", config_schema=_executor_config_schema(), requirements=_requirements)
+def chain_aware_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
+    """A chain of steps in the run's process; wider runs one process per step, forked from a preloaded server."""
+    from dagster._core.definitions.executor_definition import (
+        _core_in_process_executor_creation,
+        _core_multiprocess_executor_creation,
+    )
+
+    config = init_context.executor_config
+    if "in_process" in config:
+        return _core_in_process_executor_creation(config["in_process"])
+    if "multiprocess" in config:
+        return _core_multiprocess_executor_creation(config["multiprocess"])
+    multiprocess = _core_multiprocess_executor_creation(
+        # forkserver with no module named preloads the job's own module: the code location
+        {
+            "max_concurrent": config["auto"]["max_concurrent"],
+            "retries": {"enabled": {}},
+            "start_method": _forkserver(),
+        }
+    )
+    in_process = _core_in_process_executor_creation({"retries": {"enabled": {}}})
+    return ChainAwareExecutor(in_process, multiprocess)
 
 
 def job_executor() -> dg.ExecutorDefinition | None:
