@@ -10,6 +10,7 @@ import dagster as dg
 
 from shortvid_assets import settings
 from shortvid_assets.assets import content, media, publishing, review, trends
+from shortvid_assets.domain.costs import PriceTableError, load_price_table
 from shortvid_assets.orchestration.executors import job_executor
 from shortvid_assets.orchestration.jobs import (
     daily_trends_job,
@@ -53,6 +54,10 @@ def build_resources() -> dict[str, object]:
             postgres.describe_url(url)
         except postgres.InvalidDatabaseUrl as exc:
             raise settings.SettingError(f"SHORTVID_DATABASE_URL: {exc}") from None
+    try:
+        load_price_table()  # read again when a cost is computed; a bad SHORTVID_PRICE_TABLE is refused now
+    except PriceTableError as exc:
+        raise settings.SettingError(f"SHORTVID_PRICE_TABLE: {exc}") from None
     return {
         "youtube_source": youtube_source_from_env(),  # SHORTVID_YOUTUBE_SOURCE=sample|api
         "tiktok_source": tiktok_source_from_env(),  # SHORTVID_TIKTOK_SOURCE=sample|apify

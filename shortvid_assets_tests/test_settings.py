@@ -119,6 +119,9 @@ def test_settings_build_resources_refuses_before_dagster_sees_a_bad_or_keyless_s
         ("SHORTVID_POOL_RENDER", "0", "SHORTVID_POOL_RENDER='0'"),
         ("SHORTVID_ANALYSIS_WINDOW_HOURS", "0", "SHORTVID_ANALYSIS_WINDOW_HOURS='0'"),
         ("SHORTVID_DATABASE_URL", "mysql://x", "SHORTVID_DATABASE_URL"),
+        ("SHORTVID_PRICE_TABLE", "/nonexistent/prices.json", "SHORTVID_PRICE_TABLE: .*not found"),
+        ("SHORTVID_CAPTION_COLOR", "glowing", "SHORTVID_CAPTION_COLOR='glowing' is not a colour"),
+        ("SHORTVID_MUSIC", "/nonexistent/bed.mp3", "SHORTVID_MUSIC='/nonexistent/bed.mp3' is not a file"),
     ]:
         with monkeypatch.context() as env:
             for key in ("APIFY_TOKEN", "PEXELS_API_KEY"):

@@ -197,7 +197,9 @@ class ApifyTrendSource(TrendSource):
 
 
 def _number(environ: Mapping[str, str], name: str, kind: type, default):
-    return settings.number(name, default, integer=kind is int, minimum=1 if kind is int else 0.01, environ=environ)
+    return settings.number(
+        name, default, integer=kind is int, minimum=1 if kind is int else 0.01, environ=environ
+    )
 
 
 def youtube_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSource:
@@ -257,4 +259,9 @@ def tiktok_source_from_env(environ: Mapping[str, str] | None = None) -> TrendSou
         options["hashtags"] = [tag.strip().lstrip("#") for tag in hashtags.split(",") if tag.strip()]
     if run_input := settings.text("SHORTVID_APIFY_INPUT", environ=environ):
         options["run_input_json"] = run_input
-    return ApifyTrendSource(**options)
+    source = ApifyTrendSource(**options)
+    try:
+        source.run_input()  # read again at run time; malformed JSON is refused now
+    except ValueError as exc:
+        raise settings.SettingError(str(exc)) from None
+    return source

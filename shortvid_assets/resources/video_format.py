@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from PIL import ImageColor
 
 from shortvid_assets import settings
 from shortvid_assets.domain.captions import CaptionStyle
@@ -42,6 +43,18 @@ def _size_from_env() -> tuple[int, int]:
         settings.number("SHORTVID_VIDEO_WIDTH", 1080, integer=True, minimum=16, maximum=7680),
         settings.number("SHORTVID_VIDEO_HEIGHT", 1920, integer=True, minimum=16, maximum=7680),
     )
+
+
+def _color(name: str, default: str) -> str:
+    """A colour Pillow draws (`#RRGGBB`, `rgb(...)`, a CSS name); refused at start, not at render."""
+    value = settings.text(name, default)
+    try:
+        ImageColor.getrgb(value)
+    except ValueError:
+        raise settings.SettingError(
+            f"{name}={value[:40]!r} is not a colour: write it as #RRGGBB or a CSS colour name"
+        ) from None
+    return value
 
 
 class VideoFormat(dg.ConfigurableResource):
@@ -85,8 +98,8 @@ class VideoFormat(dg.ConfigurableResource):
             preset=settings.choice("SHORTVID_VIDEO_PRESET", X264_PRESETS),
             crf=settings.number("SHORTVID_VIDEO_CRF", 21, integer=True, minimum=0, maximum=51),
             font_path=settings.text("SHORTVID_FONT"),
-            caption_color=settings.text("SHORTVID_CAPTION_COLOR", "#FFFFFF"),
-            caption_highlight_color=settings.text("SHORTVID_CAPTION_HIGHLIGHT", "#FFD400"),
+            caption_color=_color("SHORTVID_CAPTION_COLOR", "#FFFFFF"),
+            caption_highlight_color=_color("SHORTVID_CAPTION_HIGHLIGHT", "#FFD400"),
             music_path=settings.existing_file("SHORTVID_MUSIC"),
             music_volume=settings.number("SHORTVID_MUSIC_VOLUME", 0.15, minimum=0, maximum=4),
             loudness_lufs=settings.number("SHORTVID_LOUDNESS_LUFS", -14.0, minimum=-70, maximum=0),

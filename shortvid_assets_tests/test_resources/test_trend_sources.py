@@ -150,6 +150,17 @@ def test_settings_a_live_source_without_its_key_is_refused_at_start(factory, env
     assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
 
 
+def test_settings_malformed_actor_input_is_refused_at_start():
+    with pytest.raises(SettingError, match=r"not valid JSON.*SHORTVID_APIFY_INPUT"):
+        tiktok_source_from_env(
+            {
+                "SHORTVID_TIKTOK_SOURCE": "apify",
+                "APIFY_TOKEN": APIFY_TOKEN,
+                "SHORTVID_APIFY_INPUT": "{hashtags",
+            }
+        )
+
+
 def test_actor_input_json_must_be_an_object():
     assert ApifyTrendSource(token="t", run_input_json='{"profiles": ["nasa"]}').run_input() == {
         "profiles": ["nasa"]
