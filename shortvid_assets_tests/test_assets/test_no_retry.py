@@ -10,7 +10,6 @@ import pytest
 from pydantic import ValidationError
 
 from shortvid_assets.assets.content import video_script, voiceover
-from shortvid_assets.assets.retries import FINAL_ERRORS, no_retry_for_bad_input
 from shortvid_assets.domain.models import Theme
 from shortvid_assets.domain.themes import ThemeConfigError
 from shortvid_assets.partitions import date_theme_key
@@ -85,6 +84,8 @@ def _validation_error() -> ValidationError:
 )
 @pytest.mark.parametrize("generator", [False, True], ids=["function", "generator"])
 def test_no_retry_each_final_error_becomes_a_failure_without_retries(error, generator):
+    from shortvid_assets.assets.retries import FINAL_ERRORS, no_retry_for_bad_input
+
     assert isinstance(error, FINAL_ERRORS)
 
     def stage():
@@ -101,6 +102,8 @@ def test_no_retry_each_final_error_becomes_a_failure_without_retries(error, gene
 
 
 def test_no_retry_leaves_other_errors_to_the_retry_policy():
+    from shortvid_assets.assets.retries import no_retry_for_bad_input
+
     def stage():
         raise ConnectionError("the API is down")
 
