@@ -23,6 +23,10 @@ from shortvid_assets.storage.review_decisions import (
 )
 
 
+class ThemesUnreadable(InvalidDecision):
+    """The themes config cannot be read: the operator's problem, not the reviewer's input."""
+
+
 def check_partition_date(value: dt.date | str) -> dt.date:
     """A strict YYYY-MM-DD inside the daily partitions, or InvalidDecision saying why not."""
     try:
@@ -58,10 +62,10 @@ def submit_decision(
     try:
         themes = load_themes(themes_file)
     except ThemeConfigError as err:
-        raise InvalidDecision(str(err)) from None
+        raise ThemesUnreadable(str(err)) from None
     if theme not in themes:
         known = ", ".join(sorted(themes)) or "none"
-        raise InvalidDecision(f"unknown theme {theme[:64]!r}; known themes: {known} (from {themes_file})")
+        raise InvalidDecision(f"unknown theme {theme[:64]!r}; known themes: {known} (in the themes config)")
     video = artifacts.find_video(day.isoformat(), theme)
     if video is None:
         raise InvalidDecision(

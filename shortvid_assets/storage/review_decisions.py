@@ -368,6 +368,14 @@ def latest_decision(
     return _row_to_decision(row) if row else None
 
 
+def get_decision(conn: psycopg2.extensions.connection, decision_id: int) -> ReviewDecision | None:
+    """One decision by id, or None."""
+    with postgres.transaction(conn) as cur:
+        cur.execute(f"SELECT {_COLUMNS} FROM review_decisions WHERE id = %s", (decision_id,))
+        row = cur.fetchone()
+    return _row_to_decision(row) if row else None
+
+
 def list_decisions(
     conn: psycopg2.extensions.connection,
     *,

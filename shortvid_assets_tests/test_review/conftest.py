@@ -16,8 +16,9 @@ from shortvid_assets_tests.tiny import MINICUP, themes_yaml
 
 DAY = "2026-11-24"
 THEME = "minicup"
-TOKENS = "maya:maya-token-0123456789,omar:omar-token-0123456789"
-MAYA, OMAR = "maya-token-0123456789", "omar-token-0123456789"
+# Tokens of at least 128 bits, as the page requires (32 hex digits, like `secrets.token_hex(16)`).
+MAYA, OMAR = "3f9c0d6b1e8a47f2b5c9e0a1d4f7b2c8", "81ab5e2f9c3d4a7b8e1f0c6d2a9b5e3f"
+TOKENS = f"maya:{MAYA},omar:{OMAR}"
 SECRET = "test-secret-0123456789abcdef"
 THEMES_YAML = themes_yaml(MINICUP)
 PLAN = {
@@ -76,15 +77,29 @@ def space(tmp_path: Path, review_db_url: str) -> Workspace:
     return Workspace(paths=paths, root=tmp_path, db_url=review_db_url)
 
 
-def make_client(space: Workspace, tokens: str = TOKENS) -> TestClient:
+def make_client(
+    space: Workspace,
+    tokens: str = TOKENS,
+    *,
+    address: str = "testclient",
+    db_url: str | None = None,
+    **limits,
+) -> TestClient:
+    """A client of a new app; `address` is the client address the app sees, `limits` its failure limits."""
     settings = ReviewAppSettings(
         artifacts=space.paths.artifacts,
         themes_file=Path(space.paths.themes_file),
-        database_url=space.db_url,
+        database_url=db_url or space.db_url,
         reviewers=Reviewers.parse(tokens),
         signer=Signer.from_value(SECRET),
+        **limits,
     )
-    return TestClient(create_app(settings), base_url="http://127.0.0.1:8765", follow_redirects=False)
+    return client_of(create_app(settings), address)
+
+
+def client_of(app, address: str = "testclient") -> TestClient:
+    """Another client (its own cookies, its own address) of the same app."""
+    return TestClient(app, base_url="http://127.0.0.1:8765", follow_redirects=False, client=(address, 50000))
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ LAUNCH_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TOKEN = "maya-browser-token-0123456789"
+TOKEN = "maya-browser-0123456789abcdef0123456789abcdef"  # >= 128 bits, as the page requires
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,8 @@ def test_reviewer_plays_and_approves_in_chromium_and_the_sensor_files_it(
 
     # The sensor applies it: one tick, one run, and the files are in output/approved/.
     context = dg.build_sensor_context(
-        instance=instance, resources={"review_db": ReviewDatabase(url=review_db_url)}
+        instance=instance,
+        resources={"review_db": ReviewDatabase(url=review_db_url), "paths": graph_resources["paths"]},
     )
     (request,) = build_review_decisions_sensor(review_status_job)(context).run_requests
     assert request.run_key.startswith(f"review-decision-{saved.id}-")

@@ -4,7 +4,13 @@ Security, in short: reviewers sign in with a token from SHORTVID_REVIEW_TOKENS (
 from the token) and get a signed, HttpOnly, SameSite=Strict session cookie; every form carries
 a CSRF token derived from that session by HMAC, and a POST whose Origin is another site is
 refused; API clients may send `Authorization: Bearer <token>` instead (no cookie, so no CSRF).
-Media are served by (date, theme) only, from the three output folders, after resolving links.
+Media are served by (date, theme) only: regular files directly inside the three output folders.
+
+Against guessing and junk: every failure (unknown token at sign-in or as a bearer, a bad CSRF
+token, a refused decision) is logged and counted per client address and per reviewer; a key with
+too many failures in the window gets 429 with Retry-After, even with a right token. A date or
+theme in a path that is not the partition's one spelling is 404 before anything is recorded, and
+messages never show the server's file paths.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -30,9 +37,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shortvid_assets.domain.files import file_sha256
 from shortvid_assets.review.app import catalog
-from shortvid_assets.review.app.auth import SESSION_TTL_S, Reviewers, Signer
+from shortvid_assets.review.app.auth import SESSION_TTL_S, FailureLimiter, Reviewers, Signer
 from shortvid_assets.review.app.templates import render
-from shortvid_assets.review.decisions import submit_decision
+from shortvid_assets.review.decisions import ThemesUnreadable, submit_decision
 from shortvid_assets.storage import generation_log, postgres, review_decisions
 from shortvid_assets.storage.artifacts import Artifacts
 
@@ -41,6 +48,10 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "shortvid_review_session"
 LOGIN_CSRF_COOKIE = "shortvid_review_login_csrf"
 MAX_NOTE_CHARS = 2000
+# Failures (wrong tokens, bad CSRF tokens, refused decisions) a client address or a reviewer may have
+# in the window before further attempts get 429: a person mistyping gets through, a script does not.
+MAX_FAILURES = 10
+FAILURE_WINDOW_S = 300
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
@@ -63,12 +74,32 @@ class ReviewAppSettings:
     reviewers: Reviewers
     signer: Signer
     session_ttl_s: int = SESSION_TTL_S
+    max_failures: int = MAX_FAILURES
+    failure_window_s: float = FAILURE_WINDOW_S
+    failure_clock: Callable[[], float] = field(default=time.monotonic)
 
 
 @dataclass(frozen=True)
 class Identity:
     reviewer: str
     session_cookie: str | None  # None when authenticated by a bearer token
+
+
+class TooManyFailures(Exception):
+    """A client address or reviewer with too many recent failures: answered 429 with Retry-After."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(retry_after_s)
+        self.retry_after_s = retry_after_s
+
+
+async def _too_many_failures(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyFailures)
+    return PlainTextResponse(
+        f"Too many failed attempts; try again in {exc.retry_after_s} s.",
+        status_code=429,
+        headers={"retry-after": str(exc.retry_after_s), "cache-control": "no-store"},
+    )
 
 
 class _Database:
@@ -100,12 +131,46 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
     """The review page as an ASGI app."""
     artifacts, reviewers, signer = settings.artifacts, settings.reviewers, settings.signer
     database = _Database(settings.database_url)
+    limiter = FailureLimiter(settings.max_failures, settings.failure_window_s, settings.failure_clock)
+
+    def address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def keys(request: Request, reviewer: str | None = None) -> list[str]:
+        return [f"address:{address(request)}", *([f"reviewer:{reviewer}"] if reviewer else [])]
+
+    def refuse_if_blocked(request: Request, reviewer: str | None = None) -> None:
+        wait = limiter.retry_after(*keys(request, reviewer))
+        if wait:
+            logger.warning(
+                "review page: %s %s refused for %d s (too many failures)",
+                request.method,
+                request.url.path,
+                wait,
+            )
+            raise TooManyFailures(wait)
+
+    def failed(request: Request, what: str, reviewer: str | None = None) -> None:
+        count = limiter.fail(*keys(request, reviewer))
+        logger.warning(
+            "review page: %s from %s%s (%d of %d failures allowed in %g s)",
+            what,
+            address(request),
+            f" by {reviewer}" if reviewer else "",
+            count,
+            settings.max_failures,
+            settings.failure_window_s,
+        )
 
     def identity(request: Request) -> Identity | None:
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
+            refuse_if_blocked(request)
             name = reviewers.reviewer_for(header[7:].strip())
-            return Identity(reviewer=name, session_cookie=None) if name else None
+            if name is None:
+                failed(request, "an unknown bearer token")
+                return None
+            return Identity(reviewer=name, session_cookie=None)
         cookie = request.cookies.get(SESSION_COOKIE)
         session = signer.read_session(cookie)
         if session is None or not reviewers.still_valid(session):
@@ -132,9 +197,16 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         return RedirectResponse("/login", status_code=303)
 
     def unavailable(err: Exception, who: Identity | None) -> HTMLResponse:
+        # The details (server address, socket folder) go to the server's log, never to the page.
+        logger.error("review page: the review database is unavailable: %s", err)
         context = common(who) if who else {}
         return _page(
-            render("message.html", heading="The review database is unavailable", message=str(err), **context),
+            render(
+                "message.html",
+                heading="The review database is unavailable",
+                message="The page cannot reach its database; try again in a minute, or tell the operator.",
+                **context,
+            ),
             status=503,
         )
 
@@ -149,6 +221,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         return response
 
     async def login(request: Request) -> Response:
+        refuse_if_blocked(request)
         form = await request.form()
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         presented = str(form.get("csrf_token", ""))
@@ -157,7 +230,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         token = str(form.get("token", ""))
         name = reviewers.reviewer_for(token)
         if name is None:
-            logger.warning("review page: a sign-in with an unknown token from %s", request.client)
+            failed(request, "a sign-in with an unknown token")
             fresh = secrets.token_urlsafe(24)
             response = _page(render("login.html", login_csrf=fresh, error="Unknown token."), status=401)
             response.set_cookie(
@@ -199,13 +272,16 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         if awaiting:
             with database.connect() as conn:
                 for e in awaiting:
+                    latest = review_decisions.latest_decision(conn, e.day, e.theme)
+                    set_aside = review_decisions.set_aside_reasons(conn, [latest.id] if latest else [])
                     cards.append(
                         {
                             "entry": e,
                             "plan": catalog.read_script(artifacts, e.day, e.theme),
                             "cost": _cost_text(generation_log.logged_cost(conn, e.day, e.theme)),
                             "thumbnail": catalog.media_file(artifacts, e.day, e.theme, "jpg") is not None,
-                            "latest": review_decisions.latest_decision(conn, e.day, e.theme),
+                            "latest": latest,
+                            "set_aside": set_aside.get(latest.id) if latest else None,
                         }
                     )
         return {
@@ -223,7 +299,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
             return unavailable(err, who)
         return _page(render("index.html", **context, **common(who)))
 
-    def _video_context(day: str, theme: str) -> dict[str, object] | None:
+    def _video_context(day: str, theme: str, recorded: int | None = None) -> dict[str, object] | None:
         entry = catalog.find_entry(artifacts, day, theme)
         if entry is None:
             return None
@@ -233,7 +309,12 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         with database.connect() as conn:
             history = review_decisions.decision_history(conn, day, theme)
             cost = generation_log.logged_cost(conn, day, theme)
+            set_aside = review_decisions.set_aside_reasons(conn, [d.id for d in history])
+        # `?recorded=N` confirms only a decision N that exists and is about this video.
+        confirmed = next((d for d in history if d.id == recorded), None)
         return {
+            "confirmed": confirmed,
+            "set_aside": set_aside,
             "entry": entry,
             "plan": catalog.read_script(artifacts, day, theme),
             "cost": _cost_text(cost),
@@ -243,11 +324,13 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         }
 
     def _not_found(who: Identity, day: str, theme: str) -> HTMLResponse:
+        shown = f"{day} {theme}" if catalog.is_partition(day, theme) else "this address"
         return _page(
             render(
                 "message.html",
                 heading="No such video",
-                message=f"There is no composed video for {day} {theme} in the output folders.",
+                message=f"There is no composed video for {shown} in the output folders "
+                "(a video's address is /videos/YYYY-MM-DD/theme-slug).",
                 **common(who),
             ),
             status=404,
@@ -258,16 +341,20 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         if who is None:
             return to_login()
         day, theme = request.path_params["day"], request.path_params["theme"]
+        recorded = request.query_params.get("recorded", "")
+        recorded_id = (
+            int(recorded) if recorded.isascii() and recorded.isdigit() and len(recorded) < 19 else None
+        )
         try:
-            context = await run_in_threadpool(_video_context, day, theme)
+            context = await run_in_threadpool(_video_context, day, theme, recorded_id)
         except postgres.DatabaseUnavailable as err:
             return unavailable(err, who)
         if context is None:
             return _not_found(who, day, theme)
-        recorded = request.query_params.get("recorded", "")
+        confirmed = context["confirmed"]
         flash = (
-            f"Decision #{recorded} recorded; the review sensor files the video within a minute."
-            if recorded.isdigit()
+            f"Decision #{confirmed.id} recorded; the review sensor files the video within a minute."
+            if confirmed is not None
             else None
         )
         return _page(render("video.html", **context, **common(who), flash=flash, error=None))
@@ -276,10 +363,16 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         who = identity(request)
         if who is None:
             return PlainTextResponse("Sign in first: no valid session or bearer token.", status_code=401)
+        refuse_if_blocked(request, who.reviewer)
         form = await request.form()
         if not csrf_ok(request, who, str(form.get("csrf_token", ""))):
+            failed(request, "a decision with an invalid CSRF token", who.reviewer)
             return PlainTextResponse("Invalid CSRF token: reload the page and try again.", status_code=403)
         day, theme = request.path_params["day"], request.path_params["theme"]
+        if not catalog.is_partition(day, theme):
+            # Only the partition's one spelling is recorded (not ' 2026-11-20' or '20261120').
+            failed(request, "a decision on a malformed video address", who.reviewer)
+            return _not_found(who, day, theme)
         note = str(form.get("note", ""))
         sha256 = str(form.get("video_sha256", "")) or None
 
@@ -305,15 +398,23 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
             saved = await run_in_threadpool(write)
         except postgres.DatabaseUnavailable as err:
             return unavailable(err, who)
+        except ThemesUnreadable as err:
+            logger.error("review page: the themes config cannot be read: %s", err)
+            message = (
+                "The server's themes config cannot be read; tell the operator (details in the server log)."
+            )
+            return PlainTextResponse(message, status_code=503)
         except review_decisions.InvalidDecision as err:
+            failed(request, f"a refused decision ({err})", who.reviewer)
+            message = _without_paths(str(err), artifacts, settings.themes_file)
             if who.session_cookie is None:
-                return PlainTextResponse(str(err), status_code=400)
+                return PlainTextResponse(message, status_code=400)
             context = await run_in_threadpool(_video_context, day, theme)
             if context is None:
                 return _page(
-                    render("message.html", heading="Decision refused", message=str(err), **common(who)), 400
+                    render("message.html", heading="Decision refused", message=message, **common(who)), 400
                 )
-            return _page(render("video.html", **context, **common(who), flash=None, error=str(err)), 400)
+            return _page(render("video.html", **context, **common(who), flash=None, error=message), 400)
         logger.info(
             "review page: decision #%s %s %s %s by %s", saved.id, day, theme, saved.decision, who.reviewer
         )
@@ -347,6 +448,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
             Route("/healthz", healthz),
         ],
         middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={TooManyFailures: _too_many_failures},
     )
 
     return app
@@ -372,6 +474,19 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _without_paths(message: str, artifacts: Artifacts, themes_file: Path) -> str:
+    """`message` with the server's folders and files replaced by their role: reviewers see no paths."""
+    places = {
+        str(themes_file): "the themes config",
+        str(artifacts.output_dir): "the output folder",
+        str(artifacts.data_dir): "the data folder",
+    }
+    for path, role in sorted(places.items(), key=lambda item: -len(item[0])):
+        if path and path != ".":
+            message = message.replace(path, role)
+    return message
 
 
 def _cost_text(cost: float | None) -> str:

@@ -1,14 +1,20 @@
-"""Reviewer tokens, signed sessions and CSRF tokens for the review page (no Dagster, no web framework)."""
+"""Reviewer tokens, signed sessions, CSRF tokens and the failure limiter of the review page (no Dagster,
+no web framework)."""
 
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
 import logging
+import math
 import re
 import secrets
+import string
+import threading
 import time
+from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,7 +24,27 @@ TOKENS_ENV = "SHORTVID_REVIEW_TOKENS"
 SECRET_ENV = "SHORTVID_REVIEW_SECRET"
 SESSION_TTL_S = 12 * 3600
 _REVIEWER_NAME = re.compile(r"^[\w.@+-]{1,64}$")
-_WEAK_TOKEN_CHARS = 16
+MIN_TOKEN_BITS = 128
+MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_hex(16))'"
+
+
+def token_bits(token: str) -> float:
+    """A generous estimate of a token's strength in bits: its length times the bits per character of the
+    smallest usual alphabet that holds it (hex, else the character classes it uses); a token of fewer
+    than 8 distinct characters counts only those (`aaaa...` is weak however long)."""
+    if not token:
+        return 0.0
+    if all(ch in string.hexdigits for ch in token) and (
+        token.islower() or token.isupper() or token.isdigit()
+    ):
+        alphabet = 16
+    else:
+        classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+        alphabet = sum(len(chars) for chars in classes if any(ch in chars for ch in token))
+        if any(not any(ch in chars for chars in classes) for ch in token):
+            alphabet += 32  # punctuation and anything else
+    distinct = len(set(token))
+    return len(token) * math.log2(alphabet if distinct >= 8 else max(distinct, 1))
 
 
 class ReviewAppConfigError(ValueError):
@@ -74,9 +100,10 @@ class Reviewers:
                 raise ReviewAppConfigError(
                     f"{TOKENS_ENV}: {name!r} and {tokens[token]!r} share a token; give each reviewer their own"
                 )
-            if len(token) < _WEAK_TOKEN_CHARS:
-                logger.warning(
-                    "the review token of %s is shorter than %d characters", name, _WEAK_TOKEN_CHARS
+            if token_bits(token) < MIN_TOKEN_BITS:
+                raise ReviewAppConfigError(
+                    f"{TOKENS_ENV}: the token of {name!r} is weaker than {MIN_TOKEN_BITS} bits (it could be "
+                    f"guessed); give each reviewer a random token, e.g. from: {MAKE_TOKEN}"
                 )
             tokens[token] = name
         return cls(tokens)
@@ -86,7 +113,7 @@ class Reviewers:
         presented = _fingerprint(token or "")
         found = None
         for fp, name in self._by_fp.items():
-            if hmac.compare_digest(fp, presented):
+            if _same(fp, presented):
                 found = name
         return found
 
@@ -124,7 +151,7 @@ class Signer:
         if not cookie or cookie.count(".") != 1:
             return None
         payload, mac = cookie.split(".")
-        if not hmac.compare_digest(mac, self._mac("session", payload)):
+        if not _same(mac, self._mac("session", payload)):
             return None
         try:
             session = Session.model_validate_json(
@@ -139,4 +166,57 @@ class Signer:
         return self._mac("csrf", session_cookie)
 
     def check_csrf(self, session_cookie: str, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(self.csrf_token(session_cookie), presented or "")
+        return bool(presented) and _same(self.csrf_token(session_cookie), presented or "")
+
+
+def _same(expected: str, presented: str) -> bool:
+    """Constant-time comparison of any two strings (`hmac.compare_digest` refuses non-ASCII text)."""
+    return hmac.compare_digest(expected.encode(), presented.encode(errors="surrogateescape"))
+
+
+class FailureLimiter:
+    """Counts failures (wrong tokens, bad CSRF, refused decisions) per key, such as a client address or a
+    reviewer, in a sliding window; a key with `max_failures` in the window is refused until the oldest
+    one leaves it. `clock` returns seconds (monotonic); tests pass their own."""
+
+    def __init__(
+        self, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_failures, self.window_s, self._clock = max_failures, window_s, clock
+        self._failures: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> collections.deque[float]:
+        failures = self._failures.get(key)
+        if failures is None:
+            return collections.deque()
+        while failures and failures[0] <= now - self.window_s:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+        return failures
+
+    def retry_after(self, *keys: str) -> int:
+        """Seconds until every one of `keys` may try again; 0 when none is blocked."""
+        now = self._clock()
+        wait = 0.0
+        with self._lock:
+            for key in keys:
+                failures = self._recent(key, now)
+                if len(failures) >= self.max_failures:
+                    wait = max(wait, failures[-self.max_failures] + self.window_s - now)
+        return math.ceil(wait) if wait > 0 else 0
+
+    def fail(self, *keys: str) -> int:
+        """Count one failure against each key; the most failures any of them now has in the window."""
+        now = self._clock()
+        with self._lock:
+            counts = []
+            for key in keys:
+                failures = self._recent(key, now)
+                failures.append(now)
+                self._failures[key] = failures
+                counts.append(len(failures))
+                if len(self._failures) > 100_000:  # a flood of addresses: forget the oldest entry
+                    self._failures.pop(next(iter(self._failures)))
+        return max(counts, default=0)

@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shortvid_assets.domain.models import VideoPlan
 from shortvid_assets.storage.artifacts import REVIEW_FOLDERS, Artifacts
 
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-THEME = re.compile(r"^[a-z0-9-]{1,64}$")
-_VIDEO_NAME = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})_(?P<theme>[a-z0-9-]{1,64})\.mp4$")
+# ASCII digits only and matched whole (`\d` takes other scripts' digits and `$` a trailing newline):
+# a partition has exactly one spelling, the one its files and decisions use.
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+THEME = re.compile(r"[a-z0-9-]{1,64}")
+_VIDEO_NAME = re.compile(r"(?P<day>[0-9]{4}-[0-9]{2}-[0-9]{2})_(?P<theme>[a-z0-9-]{1,64})\.mp4")
 MEDIA_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
 
 
@@ -32,14 +34,13 @@ class VideoEntry(BaseModel):
 
 
 def is_partition(day: str, theme: str) -> bool:
-    """True for a well-formed date and theme slug (nothing else ever reaches the file system)."""
-    if not (DAY.match(day) and THEME.match(theme)):
+    """True for a canonical YYYY-MM-DD date and theme slug (nothing else reaches the file system or the table)."""
+    if not (DAY.fullmatch(day) and THEME.fullmatch(theme)):
         return False
     try:
-        dt.date.fromisoformat(day)
+        return dt.date.fromisoformat(day).isoformat() == day
     except ValueError:
         return False
-    return True
 
 
 def list_videos(artifacts: Artifacts) -> list[VideoEntry]:
@@ -50,8 +51,8 @@ def list_videos(artifacts: Artifacts) -> list[VideoEntry]:
         if not directory.is_dir():
             continue
         for item in directory.iterdir():
-            match = _VIDEO_NAME.match(item.name)
-            if match and item.is_file() and is_partition(match["day"], match["theme"]):
+            match = _VIDEO_NAME.fullmatch(item.name)
+            if match and _servable(item, directory) and is_partition(match["day"], match["theme"]):
                 found.append(VideoEntry(day=match["day"], theme=match["theme"], folder=folder))
     return sorted(found, key=lambda v: (v.day, v.theme), reverse=True)
 
@@ -61,28 +62,30 @@ def find_entry(artifacts: Artifacts, day: str, theme: str) -> VideoEntry | None:
     if not is_partition(day, theme):
         return None
     for folder in REVIEW_FOLDERS:
-        if artifacts.review_file(folder, day, theme, "mp4").is_file():
+        if _servable(artifacts.review_file(folder, day, theme, "mp4"), Path(artifacts.output_dir) / folder):
             return VideoEntry(day=day, theme=theme, folder=folder)
     return None
+
+
+def _servable(path: Path, folder: Path) -> bool:
+    """A regular file (not a link) directly inside `folder`: what the list shows is what media serves."""
+    return not path.is_symlink() and path.is_file() and path.parent.resolve() == folder.resolve()
 
 
 def media_file(artifacts: Artifacts, day: str, theme: str, ext: str) -> Path | None:
     """The MP4 or thumbnail of a partition, only if it really lies inside an output folder.
 
-    The name is built from a validated date and slug, never from the request path; the
-    resolved file (symlinks followed) must still be a regular file directly inside one of the
-    three output folders, so a link planted there cannot expose anything else.
+    The name is built from a validated date and slug, never from the request path; the file must
+    be a regular file directly inside one of the three output folders, and not a link (shortvid
+    files videos by renaming, never by linking), so a link planted there exposes nothing and is
+    not listed either.
     """
     if ext not in MEDIA_TYPES or not is_partition(day, theme):
         return None
     for folder in REVIEW_FOLDERS:
         candidate = artifacts.review_file(folder, day, theme, ext)
-        if not candidate.is_file():
-            continue
-        resolved = candidate.resolve()
-        allowed = (Path(artifacts.output_dir) / folder).resolve()
-        if resolved.parent == allowed and resolved.is_file():
-            return resolved
+        if _servable(candidate, Path(artifacts.output_dir) / folder):
+            return candidate.resolve()
     return None
 
 
@@ -93,4 +96,3 @@ def read_script(artifacts: Artifacts, day: str, theme: str) -> VideoPlan | None:
         return VideoPlan.model_validate_json(path.read_text())
     except (OSError, ValidationError):
         return None
-

@@ -9,7 +9,7 @@ _BASE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{% block title %}shortvid review{% endblock %}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:0;background:#f5f5f7;color:#1d1d1f}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;margin:0;background:#f5f5f7;color:#1d1d1f}
 header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1.2rem;background:#1d1d1f;color:#fff}
 header a{color:#fff;text-decoration:none;font-weight:600}
 main{max-width:1100px;margin:0 auto;padding:1rem 1.2rem}
@@ -28,7 +28,7 @@ textarea{width:100%;min-height:4rem}
 button{font-size:1rem;padding:.45rem 1.1rem;border-radius:6px;border:0;cursor:pointer}
 .approve{background:#2e7d32;color:#fff}.reject{background:#c62828;color:#fff}
 .badge{display:inline-block;padding:0 .4rem;border-radius:4px;font-size:.8rem;background:#eee}
-.approved{background:#c8e6c9}.rejected{background:#ffcdd2}
+.approved{background:#c8e6c9}.rejected{background:#ffcdd2}.set-aside{background:#ffe0b2}
 </style></head><body>
 <header><a href="/">shortvid review</a>
 {% if reviewer %}<form method="post" action="/logout">signed in as <strong id="reviewer">{{ reviewer }}</strong>
@@ -55,10 +55,10 @@ _INDEX = """{% extends "base.html" %}{% block main %}
 <div class="card" data-partition="{{ item.entry.day }}|{{ item.entry.theme }}">
 <a href="/videos/{{ item.entry.day }}/{{ item.entry.theme }}">
 {% if item.thumbnail %}<img src="/media/{{ item.entry.day }}/{{ item.entry.theme }}.jpg" alt="thumbnail of {{ item.entry.theme }} {{ item.entry.day }}">{% endif %}
-<strong>{{ item.plan.title if item.plan else item.entry.theme }}</strong></a>
-<div class="muted">{{ item.entry.day }} · {{ item.entry.theme }} · cost {{ item.cost }}</div>
-{% if item.plan %}<div class="tags">{% for tag in item.plan.hashtags %}#{{ tag }} {% endfor %}</div>{% endif %}
-{% if item.latest %}<div class="muted">decision #{{ item.latest.id }} {{ item.latest.decision }} by {{ item.latest.reviewer }}: not applied yet</div>{% endif %}
+{% if item.plan %}<strong lang="{{ item.plan.language }}" dir="auto">{{ item.plan.title }}</strong>{% else %}<strong>{{ item.entry.theme }}</strong>{% endif %}</a>
+<div class="muted">{{ item.entry.day }} · {{ item.entry.theme }}{% if item.plan %} · <span class="language">language {{ item.plan.language }}</span>{% endif %} · cost {{ item.cost }}</div>
+{% if item.plan %}<div class="tags" lang="{{ item.plan.language }}" dir="auto">{% for tag in item.plan.hashtags %}#{{ tag }} {% endfor %}</div>{% endif %}
+{% if item.latest %}<div class="muted">decision #{{ item.latest.id }} {{ item.latest.decision }} by <bdi>{{ item.latest.reviewer }}</bdi>: {% if item.set_aside %}<span class="badge set-aside">not applicable</span> {{ item.set_aside }}{% else %}not applied yet{% endif %}</div>{% endif %}
 </div>
 {% endfor %}
 </div>
@@ -74,14 +74,14 @@ _INDEX = """{% extends "base.html" %}{% block main %}
 _VIDEO = """{% extends "base.html" %}{% block title %}{{ entry.theme }} {{ entry.day }} · shortvid review{% endblock %}
 {% block main %}
 <p><a href="/">&larr; all videos</a></p>
-<h1>{{ plan.title if plan else entry.theme }} <span class="badge {{ entry.folder }}" id="status">{{ entry.status }}</span></h1>
+<h1>{% if plan %}<span lang="{{ plan.language }}" dir="auto">{{ plan.title }}</span>{% else %}{{ entry.theme }}{% endif %} <span class="badge {{ entry.folder }}" id="status">{{ entry.status }}</span></h1>
 {% if flash %}<p class="flash" role="status" id="flash">{{ flash }}</p>{% endif %}
 {% if error %}<p class="error" role="alert" id="error">{{ error }}</p>{% endif %}
 <div class="video">
 <div>
 <video id="player" controls preload="metadata" playsinline
  src="/media/{{ entry.day }}/{{ entry.theme }}.mp4"{% if thumbnail %} poster="/media/{{ entry.day }}/{{ entry.theme }}.jpg"{% endif %}></video>
-<p class="muted">{{ entry.day }} · {{ entry.theme }} · cost <span id="cost">{{ cost }}</span></p>
+<p class="muted">{{ entry.day }} · {{ entry.theme }}{% if plan %} · language <span id="language">{{ plan.language }}</span>{% endif %} · cost <span id="cost">{{ cost }}</span></p>
 </div>
 <div>
 <h2>Decision</h2>
@@ -89,29 +89,31 @@ _VIDEO = """{% extends "base.html" %}{% block title %}{{ entry.theme }} {{ entry
 <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
 <input type="hidden" name="video_sha256" value="{{ sha256 }}">
 <p>Reviewer: <strong>{{ reviewer }}</strong></p>
-<label for="note">Note</label><textarea name="note" id="note" maxlength="2000"></textarea>
+<label for="note">Note</label><textarea name="note" id="note" maxlength="2000" dir="auto"></textarea>
 <p><button class="approve" type="submit" name="decision" value="approved" id="approve">Approve</button>
 <button class="reject" type="submit" name="decision" value="rejected" id="reject">Reject</button></p>
 </form>
 {% if plan %}
+{% set lang = plan.language %}
 <h2>Script</h2>
-<p><strong>Hook</strong> ({{ plan.hook_type }}): {{ plan.hook_text }}</p>
-<p><strong>Voiceover</strong>: {{ plan.voiceover_script }}</p>
-<p><strong>Call to action</strong>: {{ plan.cta_text }}</p>
-<p class="tags" id="hashtags">{% for tag in plan.hashtags %}#{{ tag }} {% endfor %}</p>
-<p class="muted">{{ plan.description }}</p>
+<p><strong>Hook</strong> ({{ plan.hook_type }}): <span lang="{{ lang }}" dir="auto" id="hook">{{ plan.hook_text }}</span></p>
+<p><strong>Voiceover</strong>: <span lang="{{ lang }}" dir="auto" id="voiceover">{{ plan.voiceover_script }}</span></p>
+<p><strong>Call to action</strong>: <span lang="{{ lang }}" dir="auto" id="cta">{{ plan.cta_text }}</span></p>
+<p class="tags" id="hashtags" lang="{{ lang }}" dir="auto">{% for tag in plan.hashtags %}#{{ tag }} {% endfor %}</p>
+<p class="muted" lang="{{ lang }}" dir="auto">{{ plan.description }}</p>
 <table><tr><th>#</th><th>s</th><th>Scene</th><th>Transition</th></tr>
-{% for scene in plan.scenes %}<tr><td>{{ scene.number }}</td><td>{{ "%.1f"|format(scene.duration_s) }}</td><td>{{ scene.visual_prompt }}</td><td>{{ scene.transition }}</td></tr>{% endfor %}
+{% for scene in plan.scenes %}<tr><td>{{ scene.number }}</td><td>{{ "%.1f"|format(scene.duration_s) }}</td><td dir="auto">{{ scene.visual_prompt }}</td><td>{{ scene.transition }}</td></tr>{% endfor %}
 </table>
 {% if plan.text_overlays %}<h3>Text overlays</h3><ul>{% for o in plan.text_overlays %}
-<li>{{ "%.1f"|format(o.start_s) }}–{{ "%.1f"|format(o.end_s) }} s, {{ o.position }}: {{ o.text }}</li>{% endfor %}</ul>{% endif %}
+<li>{{ "%.1f"|format(o.start_s) }}–{{ "%.1f"|format(o.end_s) }} s, {{ o.position }}: <span lang="{{ lang }}" dir="auto">{{ o.text }}</span></li>{% endfor %}</ul>{% endif %}
 {% else %}<p class="muted">No script found for this video.</p>{% endif %}
 </div></div>
 <h2>History</h2>
 {% if not history %}<p class="muted" id="no-history">No decision yet.</p>{% else %}
 <table id="history"><tr><th>#</th><th>Decision</th><th>Reviewer</th><th>Note</th><th>Decided at (UTC)</th><th>Render</th></tr>
-{% for d in history %}<tr><td>{{ d.id }}</td><td><span class="badge {{ d.decision }}">{{ d.decision }}</span></td>
-<td>{{ d.reviewer }}</td><td>{{ d.note or "" }}</td><td>{{ d.decided_at.strftime("%Y-%m-%d %H:%M:%S") }}</td>
+{% for d in history %}<tr id="decision-{{ d.id }}"><td>{{ d.id }}</td><td><span class="badge {{ d.decision }}">{{ d.decision }}</span>
+{% if d.id in set_aside %}<span class="badge set-aside">not applicable</span> <span class="muted">{{ set_aside[d.id] }}</span>{% endif %}</td>
+<td dir="auto">{{ d.reviewer }}</td><td dir="auto" style="white-space:pre-wrap">{{ d.note or "" }}</td><td>{{ d.decided_at.strftime("%Y-%m-%d %H:%M:%S") }}</td>
 <td>{% if d.video_sha256 is none %}any{% elif d.video_sha256 == sha256 %}this render{% else %}an earlier render{% endif %}</td></tr>{% endfor %}
 </table>{% endif %}
 {% endblock %}"""
