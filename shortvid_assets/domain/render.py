@@ -64,8 +64,9 @@ class RenderTimeoutError(RenderError):
     """The render ran past its timeout and ffmpeg was killed."""
 
 
-# Threads of a render's video pass. 0 (every core) wins on 2 cores: one render on both cores made more
-# videos per hour than two one-thread renders side by side (benchmarks/backfill.py --encoder-check).
+# Threads of a render's video pass; 0 lets ffmpeg use every core. On 2 cores one render on both made as
+# many 1080p videos an hour as two one-thread renders side by side, each in half the time and memory
+# (benchmarks/backfill.py --encoder-check; figures in the README).
 THREADS_ENV = "SHORTVID_VIDEO_THREADS"
 DEFAULT_THREADS = 0
 

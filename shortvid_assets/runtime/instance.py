@@ -15,7 +15,8 @@ from shortvid_assets.storage import postgres
 
 log = logging.getLogger(__name__)
 
-# Default pool limits (the render is encode-bound, one at a time on 2 cores; the YouTube and
+# Default pool limits (the render is encode-bound, one at a time on 2 cores: two at once made no more
+# 1080p videos an hour, measured by benchmarks/backfill.py --encoder-check; the YouTube and
 # Apify quotas are per project, so one collector each; the OpenAI API takes a few calls at once).
 POOL_LIMITS = {"render": 1, "openai": 4, "youtube_api": 1, "apify": 1}
 
