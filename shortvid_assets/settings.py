@@ -237,6 +237,11 @@ def require(name: str, *, needed_by: str, instead: str, environ: Mapping[str, st
         raise SettingError(f"{needed_by} needs {name}, which is not set: set it, or {instead}")
 
 
+def values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every registered variable that is set (and every SHORTVID_POOL_<NAME>), as the environment has it now."""
+    return {k: v for k, v in _environ(environ).items() if k in VARIABLES or k.startswith(POOL_PREFIX)}
+
+
 def pool_limits(environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Pool limits set by SHORTVID_POOL_<NAME> variables (e.g. SHORTVID_POOL_RENDER=2 -> {"render": 2})."""
     limits = {}

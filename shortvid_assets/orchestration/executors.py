@@ -2,7 +2,7 @@
 
 - unset or `auto`: a run whose steps can only ever run one after another (a video partition's chain
   video_script -> voiceover -> scene_clips -> composed_video -> review_status) runs them in the run's
-  own process; a run with steps that may overlap (the day's YouTube and TikTok collections) runs
+  own process (unless that process's settings changed since it loaded the code location); a run with steps that may overlap (the day's YouTube and TikTok collections) runs
   each step in a process forked from a server that has already imported the code location. Measured
   with `benchmarks/backfill.py`: a fresh interpreter per step re-imported the code location for
   ~2.5 s of CPU each time, which cost more than a small video's render.
@@ -35,6 +35,8 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 # expires is handed to a second worker as well.
 DEFAULT_VISIBILITY_TIMEOUT_S = 3600
 EXECUTORS = ("auto", "multiprocess", "spawn", "in_process", "celery")
+# The settings this process loaded the code location with (this module loads with it).
+_LOADED_WITH = settings.values()
 
 
 def executor_name() -> str:
@@ -87,10 +89,27 @@ def steps_always_sequential(plan) -> bool:
     return all(earlier.key in ancestors[later.key] for earlier, later in itertools.pairwise(steps))
 
 
-class ChainAwareExecutor(dg.Executor):
-    """Runs a chain of steps in the run's process and anything wider one process per step."""
+def _stop_forkserver() -> None:
+    """Stop this process's forkserver, if one runs: the next run's steps fork from a fresh one.
 
-    def __init__(self, in_process: dg.Executor, multiprocess: dg.Executor) -> None:
+    A forkserver keeps the environment and the code location it started with. A run process that Dagster
+    launches is fresh anyway; a process that runs several jobs (tests, scripts) must not fork the next
+    run's steps from the last run's settings.
+    """
+    import multiprocessing.forkserver
+
+    stop = getattr(multiprocessing.forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        stop()
+
+
+class ChainAwareExecutor(dg.Executor):
+    """Runs a chain of steps in the run's process and anything wider one process per step.
+
+    Without an in-process executor every run's steps take a process each.
+    """
+
+    def __init__(self, in_process: dg.Executor | None, multiprocess: dg.Executor) -> None:
         self._in_process = in_process
         self._multiprocess = multiprocess
 
@@ -103,8 +122,19 @@ class ChainAwareExecutor(dg.Executor):
         return self._multiprocess.step_dependency_config
 
     def execute(self, plan_context, execution_plan) -> Iterator[dg.DagsterEvent]:
-        chosen = self._in_process if steps_always_sequential(execution_plan) else self._multiprocess
-        yield from chosen.execute(plan_context, execution_plan)
+        # In this process only while its code location still matches the environment: a process that
+        # changed its settings since (a test, a script) runs the steps in fresh processes instead.
+        if (
+            self._in_process is not None
+            and steps_always_sequential(execution_plan)
+            and settings.values() == _LOADED_WITH
+        ):
+            yield from self._in_process.execute(plan_context, execution_plan)
+            return
+        try:
+            yield from self._multiprocess.execute(plan_context, execution_plan)
+        finally:
+            _stop_forkserver()
 
 
 def _forkserver(preload: Sequence[str] | None = None) -> dict[str, object]:
@@ -139,7 +169,7 @@ def chain_aware_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     if "in_process" in config:
         return _core_in_process_executor_creation(config["in_process"])
     if "multiprocess" in config:
-        return _core_multiprocess_executor_creation(config["multiprocess"])
+        return ChainAwareExecutor(None, _core_multiprocess_executor_creation(config["multiprocess"]))
     multiprocess = _core_multiprocess_executor_creation(
         # forkserver with no module named preloads the job's own module: the code location
         {
@@ -158,7 +188,9 @@ def job_executor() -> dg.ExecutorDefinition | None:
     if name == "auto":
         return chain_aware_executor
     if name == "multiprocess":
-        return dg.multiprocess_executor.configured({"start_method": _forkserver()}, name="multiprocess")
+        return chain_aware_executor.configured(
+            {"multiprocess": {"start_method": _forkserver()}}, name="multiprocess"
+        )
     if name == "in_process":
         return dg.in_process_executor
     if name == "celery":
