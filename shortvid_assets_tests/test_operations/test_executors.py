@@ -1,11 +1,15 @@
 """Protects the executor choice: a video partition's chain of steps runs in the run's process, the day's
-trends (two collections that may overlap) one forked process per step, each SHORTVID_EXECUTOR value picks
+trends (two collections that may overlap) one process per step, each SHORTVID_EXECUTOR value picks
 its executor, and Celery workers acknowledge a step only once it has ended.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -16,6 +20,11 @@ from shortvid_assets.cli.ops import write_celery_config
 from shortvid_assets.definitions import build_definitions
 from shortvid_assets.orchestration import executors
 from shortvid_assets.orchestration.jobs import TRENDS_JOB, VIDEO_JOB
+from shortvid_assets.partitions import daily_partitions, date_theme_key, date_theme_partitions
+
+from .conftest import make_site
+
+DAY = "2026-11-24"
 
 
 def plan(job_name: str, selection: list[str] | None = None):
@@ -97,3 +106,42 @@ def test_visibility_timeout_must_be_a_number_of_seconds(monkeypatch):
     monkeypatch.setenv(executors.VISIBILITY_ENV, "soon")
     with pytest.raises(settings.SettingError, match=executors.VISIBILITY_ENV):
         executors.celery_worker_settings()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_auto_runs_a_video_chain_in_its_run_process_and_forks_the_trends_steps(tmp_path, ops_server_url):
+    """`dagster job execute` loads the code location with the site's settings, as a launched run does."""
+    with make_site(tmp_path / "site", ops_server_url) as site:
+        env = site.process_env()
+        env.pop(executors.EXECUTOR_ENV, None)
+        dagster = str(Path(sys.executable).with_name("dagster"))
+        for job, partitions, key in (
+            (TRENDS_JOB, daily_partitions, DAY),
+            (VIDEO_JOB, date_theme_partitions, str(date_theme_key(DAY, "minicup"))),
+        ):
+            tags = json.dumps(partitions.get_tags_for_partition_key(key))
+            launched = subprocess.run(
+                [dagster, "job", "execute", "-m", "shortvid_assets.definitions", "-j", job, "--tags", tags],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=420,
+            )
+            assert launched.returncode == 0, launched.stdout[-3000:] + launched.stderr[-3000:]
+
+        with site.instance() as instance:
+            pids = {}
+            for run in instance.get_runs():
+                starts = [
+                    r.dagster_event
+                    for r in instance.all_logs(run.run_id)
+                    if r.dagster_event and r.dagster_event.event_type_value == "STEP_START"
+                ]
+                pids[run.job_name] = {e.step_key: e.pid for e in starts}
+                assert run.status == dg.DagsterRunStatus.SUCCESS
+        video = pids[VIDEO_JOB]
+        assert set(video) == {"video_script", "voiceover", "scene_clips", "composed_video", "review_status"}
+        assert len(set(video.values())) == 1, f"the video chain ran in several processes: {video}"
+        trends = pids[TRENDS_JOB]
+        assert len(set(trends.values())) == len(trends) == 4, f"trends steps shared a process: {trends}"
