@@ -67,7 +67,7 @@ MODES: dict[str, dict[str, str]] = {
 CELERY_WORKERS = 2
 REDIS_DB = 14  # a database of its own on the machine's Redis, flushed before and after
 RENDER_STEPS = {"scene_clips", "composed_video"}  # the steps in the render pool
-STYLES = ("montage", "cinematic", "talking_head", "listicle")
+STYLES = ("montage", "cinematic", "talking-head", "tutorial")
 THEME = """
   - slug: bench{n}
     product_name: Bench {n}
@@ -215,6 +215,7 @@ def max_overlap(windows: list[tuple[float, float, str]]) -> int:
 
 
 def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) -> dict:
+    from shortvid_assets.domain.themes import load_themes
     from shortvid_assets.partitions import theme_partitions
     from shortvid_assets.runtime.instance import apply_pool_limits
     from shortvid_assets.runtime.runner import launch_backfill, plan_backfill
@@ -224,6 +225,7 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(instance_config(mode))
     (root / "themes.yaml").write_text(themes_yaml(args.themes, args.duration))
+    load_themes(root / "themes.yaml")  # a bad generated theme fails here, not in every run
     width, height = args.size.split("x")
     slugs = [f"bench{n}" for n in range(args.themes)]
     first = date.fromisoformat(args.start)
