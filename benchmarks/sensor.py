@@ -42,6 +42,7 @@ import dagster as dg
 
 from shortvid_assets.orchestration.jobs import review_status_job
 from shortvid_assets.orchestration.sensors import build_review_decisions_sensor
+from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.review_db import ReviewDatabase
 from shortvid_assets.storage import postgres, review_decisions
 
@@ -93,6 +94,27 @@ def add_new_decisions(conn, count: int) -> list[int]:
 
 
 _INSTANCE: dg.DagsterInstance | None = None
+_PATHS: ShortvidPaths | None = None
+THEMES = [f"theme-{n}" for n in range(20)] + ["fresh"]
+
+
+def _paths() -> ShortvidPaths:
+    """The themes the benchmark's decisions name: the sensor sets aside decisions for unknown themes."""
+    global _PATHS
+    if _PATHS is None:
+        folder = Path(tempfile.mkdtemp(prefix="svbench-themes-"))
+        entry = (
+            "\n  - slug: {slug}\n    product_name: Bench\n    tagline: A benchmark theme\n    audience: people\n"
+            "    tone: calm\n    style: montage\n    talking_points: [one point]\n    target_duration_s: 6\n"
+            "    hashtags: [bench, test]\n"
+        )
+        (folder / "themes.yaml").write_text("themes:" + "".join(entry.format(slug=s) for s in THEMES))
+        _PATHS = ShortvidPaths(
+            data_dir=str(folder / "data"),
+            output_dir=str(folder / "output"),
+            themes_file=str(folder / "themes.yaml"),
+        )
+    return _PATHS
 
 
 def tick(url: str, cursor: str | None):
@@ -101,7 +123,7 @@ def tick(url: str, cursor: str | None):
     if _INSTANCE is None:  # without one, every context builds an ephemeral instance (~90 ms of alembic)
         _INSTANCE = dg.DagsterInstance.ephemeral()
     context = dg.build_sensor_context(
-        instance=_INSTANCE, cursor=cursor, resources={"review_db": ReviewDatabase(url=url)}
+        instance=_INSTANCE, cursor=cursor, resources={"review_db": ReviewDatabase(url=url), "paths": _paths()}
     )
     started = time.perf_counter()
     result = build_review_decisions_sensor(review_status_job)(context)
