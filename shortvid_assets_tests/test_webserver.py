@@ -23,6 +23,8 @@ EXPECTED = {
     "scene_clips": "Multi-partitioned",
     "composed_video": "Multi-partitioned",
     "review_status": "Multi-partitioned",
+    "published_video": "Multi-partitioned",
+    "video_performance": "Daily",
 }
 QUERY = "{ assetNodes { assetKey { path } partitionDefinition { description } } }"
 

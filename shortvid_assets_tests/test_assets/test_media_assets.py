@@ -42,7 +42,15 @@ from .conftest import DAY, SMALL, THEME
 
 W, H = 216, 384
 FORMAT = VideoFormat(**SMALL)
-ALL_CHECKS = {CHECK_FORMAT, CHECK_DURATION, CHECK_AUDIO, CHECK_LOUDNESS, CHECK_BLACK, CHECK_CAPTIONS, CHECK_DRAWABLE}
+ALL_CHECKS = {
+    CHECK_FORMAT,
+    CHECK_DURATION,
+    CHECK_AUDIO,
+    CHECK_LOUDNESS,
+    CHECK_BLACK,
+    CHECK_CAPTIONS,
+    CHECK_DRAWABLE,
+}
 
 
 def _ff(*args: str) -> None:
@@ -105,9 +113,15 @@ def test_every_check_passes_on_a_good_render(good: dict) -> None:
 def test_every_check_fails_on_a_bad_render(bad: dict) -> None:
     outside = CaptionImage(Path("low.png"), x=10, y=H - 40, w=150, h=30, start_s=0, end_s=1)
     checks = quality_checks(
-        bad["wrong"], probe_media(bad["wrong"]), video_format=FORMAT, planned_s=2.5, captions=[outside]
+        bad["wrong"],
+        probe_media(bad["wrong"]),
+        video_format=FORMAT,
+        planned_s=2.5,
+        captions=[outside],
+        caption_text="Hello தமிழ்",  # Tamil: no caption font draws it
     )
     assert {name for name, c in checks.items() if not c.passed} == ALL_CHECKS
+    assert "TAMIL LETTER TA" in checks[CHECK_DRAWABLE].description
     assert "mpeg4" in checks[CHECK_FORMAT].description
     assert "200x360" in checks[CHECK_FORMAT].description and "25.0" in checks[CHECK_FORMAT].description
     assert "against a plan of 2.50s (+1.0" in checks[CHECK_DURATION].description
