@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shortvid_assets.domain import analysis
+from shortvid_assets.domain import analysis, windows
 from shortvid_assets.domain.sample_trends import synthetic_trends_frame
 
 DAY = date(2026, 11, 24)
@@ -42,7 +42,7 @@ def _first(text: str, rules: list[tuple[str, re.Pattern[str]]], default: str) ->
 
 def naive_report(frame: pd.DataFrame, day: date, window_hours: float = 24.0, top_n: int = 10) -> dict:
     """The same analysis, row by row: what `build_trend_report` replaces."""
-    window = analysis.analysis_window(day, window_hours)
+    window = windows.analysis_window(day, window_hours)
     style_rules = [(label, re.compile(p)) for label, p in analysis._STYLE_RULES]
     hook_rules = [(label, re.compile(p)) for label, p in analysis._HOOK_RULES]
 

@@ -149,3 +149,17 @@ def test_the_review_page_and_the_cli_helpers_load_no_heavy_library():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_loading_the_code_location_loads_no_library_only_one_stage_needs():
+    # Every launched run's process and every code server imports the definitions (Scale issue): the
+    # libraries of one stage (pandas for trends, matplotlib for the report chart, the OpenAI SDK for
+    # configured writers, moviepy) load in the steps that use them.
+    code = (
+        "import sys, shortvid_assets.definitions\n"
+        "print(sorted(m for m in ('pandas', 'openai', 'moviepy', 'matplotlib', 'pyarrow') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -6,16 +6,15 @@ kept), and the `trend_report` over a configurable window (`SHORTVID_ANALYSIS_WIN
 """
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from shortvid_assets import clock, settings
 from shortvid_assets.assets.retries import no_retry_for_bad_input, outside_call_retry
 from shortvid_assets.clients.http import CollectionFailed
-from shortvid_assets.domain import analysis
+from shortvid_assets.domain import windows
 from shortvid_assets.domain.models import Platform
-from shortvid_assets.domain.trend_charts import markdown_image, velocity_by_style_png
 from shortvid_assets.partitions import daily_partitions
 from shortvid_assets.resources.paths import ShortvidPaths
 from shortvid_assets.resources.style_classifiers import StyleClassifier
@@ -30,13 +29,16 @@ REPORT_MATCHES_INPUT = "trend_report_matches_input"
 WINDOW_ENV = "SHORTVID_ANALYSIS_WINDOW_HOURS"
 PLATFORMS: tuple[Platform, ...] = ("youtube", "tiktok")
 
+if TYPE_CHECKING:  # pandas and the analysis load in the steps that use them, not with the code location
+    import pandas as pd
+
 
 def analysis_window_hours() -> float:
     """The analysis window from `SHORTVID_ANALYSIS_WINDOW_HOURS` (24 by default), read at run time."""
-    return settings.number(WINDOW_ENV, analysis.DEFAULT_WINDOW_HOURS, minimum=0.1, maximum=24 * 31)
+    return settings.number(WINDOW_ENV, windows.DEFAULT_WINDOW_HOURS, minimum=0.1, maximum=24 * 31)
 
 
-def _preview(frame: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
+def _preview(frame: "pd.DataFrame", rows: int = 5) -> dg.MetadataValue:
     columns = ["platform", "title", "views", "likes", "duration_s"]
     table = frame.sort_values("views", ascending=False).head(rows)[columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -49,6 +51,8 @@ def _preview(frame: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
 def _collect(
     context: dg.AssetExecutionContext, platform: Platform, source: TrendSource, paths: ShortvidPaths
 ) -> dg.MaterializeResult:
+    from shortvid_assets.domain import analysis
+
     day = date.fromisoformat(context.partition_key)
     context.log.info(f"{platform} trends for {day}: collecting from {source.describe()}")
     try:
@@ -125,8 +129,10 @@ def tiktok_trends(context: dg.AssetExecutionContext, tiktok_source: TrendSource,
     return _collect(context, "tiktok", tiktok_source, paths)
 
 
-def trends_check_results(table: pd.DataFrame, now: datetime) -> list[dg.AssetCheckResult]:
+def trends_check_results(table: "pd.DataFrame", now: datetime) -> list[dg.AssetCheckResult]:
     """The data checks of a trends table: not empty, unique keys, no negative counts, nothing posted in the future."""
+    from shortvid_assets.domain import analysis
+
     duplicates = analysis.duplicate_keys(table)
     negatives = analysis.negative_counts(table)
     future = analysis.posted_in_future(table, now)
@@ -166,6 +172,10 @@ def trends_check_results(table: pd.DataFrame, now: datetime) -> list[dg.AssetChe
 @no_retry_for_bad_input
 def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
     """The day's trends from every platform, one row per (platform, external id), latest counts (TREND-4)."""
+    import pandas as pd
+
+    from shortvid_assets.domain import analysis
+
     day, store = context.partition_key, paths.artifacts
     collected = pd.concat([store.read_collected(p, day) for p in PLATFORMS], ignore_index=True)
     snapshots_path = store.snapshots(day)
@@ -200,11 +210,13 @@ def trends(context: dg.AssetExecutionContext, paths: ShortvidPaths):
 
 
 def load_window(
-    store: Artifacts, day: date, window: analysis.AnalysisWindow
-) -> tuple[pd.DataFrame, list[str]]:
+    store: Artifacts, day: date, window: windows.AnalysisWindow
+) -> tuple["pd.DataFrame", list[str]]:
     """Snapshots of every daily partition the window touches that has been collected, and those days."""
+    import pandas as pd
+
     frames, days = [], []
-    for candidate in analysis.window_days(day, window):
+    for candidate in windows.window_days(day, window):
         frame = store.read_snapshots(candidate)
         if frame is not None and not frame.empty:
             frames.append(frame)
@@ -214,13 +226,15 @@ def load_window(
     return pd.concat(frames, ignore_index=True), days
 
 
-def _window_for(store: Artifacts, day: date, hours: float) -> analysis.AnalysisWindow:
+def _window_for(store: Artifacts, day: date, hours: float) -> windows.AnalysisWindow:
     """The window ending at the day's last collection (a live collection may run after midnight)."""
+    import pandas as pd
+
     today = store.read_snapshots(day)
     if today is None:
         raise MissingArtifact(f"no trends file for {day}: materialize the trends asset for that day first")
     anchor = today["collected_at"].max() if not today.empty else None
-    return analysis.analysis_window(day, hours, None if pd.isna(anchor) else anchor.to_pydatetime())
+    return windows.analysis_window(day, hours, None if pd.isna(anchor) else anchor.to_pydatetime())
 
 
 @dg.asset(
@@ -235,6 +249,9 @@ def _window_for(store: Artifacts, day: date, hours: float) -> analysis.AnalysisW
 @no_retry_for_bad_input
 def trend_report(context: dg.AssetExecutionContext, paths: ShortvidPaths, style_classifier: StyleClassifier):
     """The day's trend report: velocity, styles, hooks and patterns of the top performers (ANLYS-5)."""
+    from shortvid_assets.domain import analysis
+    from shortvid_assets.domain.trend_charts import markdown_image, velocity_by_style_png
+
     day = date.fromisoformat(context.partition_key)
     try:
         window = _window_for(paths.artifacts, day, analysis_window_hours())

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import openai
 from pydantic import BaseModel, ValidationError
 
 from shortvid_assets.clients.openai_common import (
@@ -140,6 +139,8 @@ class OpenAIStyleClient(PricedOpenAIClient):
     def _classify_batch(
         self, batch: Sequence[Mapping[str, Any]], result: StyleClassification, number: int
     ) -> None:
+        import openai
+
         wanted = {str(item["id"]) for item in batch}
         try:
             raw = self._client.chat.completions.with_raw_response.parse(

@@ -6,11 +6,9 @@ No key ever reaches an error message or a log line: every message built here goe
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import openai
-from openai import OpenAI
 
 from shortvid_assets.domain.costs import (
     PaidCall,
@@ -19,6 +17,10 @@ from shortvid_assets.domain.costs import (
     cost_of_chat,
     load_price_table,
 )
+
+if TYPE_CHECKING:  # the SDK is imported where a call is made: loading the code location never pays for it
+    import openai
+    from openai import OpenAI
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ def openai_client(
     http_client: httpx.Client | None,
 ) -> OpenAI:
     """An SDK client; it retries 408/409/429/5xx and timeouts with backoff, honouring Retry-After."""
+    from openai import OpenAI
+
     if not api_key or not api_key.strip():
         raise ValueError(
             "no OpenAI API key given: set OPENAI_API_KEY (or the resource's api_key), "
@@ -96,6 +100,8 @@ def redact(text: str, secret: str) -> str:
 
 def is_transient(exc: openai.OpenAIError) -> bool:
     """Whether an SDK error may pass by itself: timeouts, network errors, 408/409/429 and 5xx."""
+    import openai
+
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
@@ -107,6 +113,8 @@ def api_error_message(
     exc: openai.OpenAIError, what: str, *, api_key: str, timeout_s: float, max_retries: int
 ) -> str:
     """A one-line explanation of an SDK error with what to do, never containing the API key."""
+    import openai
+
     attempts = f"{max_retries + 1} attempt{'s' if max_retries else ''}"
     if isinstance(exc, openai.APITimeoutError):
         message = (

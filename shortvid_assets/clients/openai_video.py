@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-import openai
 
 from shortvid_assets.clients.openai_common import api_error_message, openai_client
 from shortvid_assets.domain.files import atomic_path
+
+if TYPE_CHECKING:  # the SDK is imported where a call is made: loading the code location never pays for it
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,8 @@ class OpenAIVideoClient:
         self, prompt: str, out: Path, *, duration_s: float, width: int, height: int
     ) -> tuple[Path, float]:
         """Generate a clip for the prompt into `out`; return the path and its cost in USD."""
+        import openai
+
         seconds = job_seconds(duration_s)
         size = job_size(width, height)
         cost = cost_of_video(self.model, seconds)

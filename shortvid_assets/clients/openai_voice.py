@@ -24,7 +24,6 @@ from typing import Literal
 
 import httpx
 import numpy as np
-import openai
 
 from shortvid_assets.clients.openai_common import (
     PROVIDER,
@@ -304,6 +303,8 @@ class OpenAIVoice(PricedOpenAIClient):
         Emoji, URLs and hashtags are not sent to be spoken; they stay in the word timings (with the word
         before them) for captions. `language` (BCP 47, default the client's) goes to the transcription.
         """
+        import openai
+
         language = language or self.language
         text = " ".join(text.split())
         if not text:

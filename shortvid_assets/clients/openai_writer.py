@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import httpx
-import openai
 from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 
 from shortvid_assets.clients.openai_common import (
@@ -173,6 +172,8 @@ class OpenAIScriptWriter(PricedOpenAIClient):
         `performance` (our own videos' best hook and style for the theme) joins the prompt as context and
         sets the brief's hook type and style, as it does for the template writer.
         """
+        import openai
+
         brief = plan_brief(theme, report, performance)
         calls: list[PaidCall] = []
         prompts: list[dict[str, Any]] = []
@@ -277,6 +278,8 @@ class OpenAIScriptWriter(PricedOpenAIClient):
         calls: list[PaidCall],
         prompts: list[dict[str, Any]],
     ) -> _Attempt:
+        import openai
+
         prompts.append({"step": step, "messages": copy.deepcopy(messages)})
         raw = self._client.chat.completions.with_raw_response.parse(
             messages=messages, response_format=PlanOutput, **self._sampling()

@@ -28,8 +28,7 @@ columns existed are read with defaults (`conform_trends`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -41,6 +40,7 @@ from shortvid_assets.domain.models import (
     Trend,
     TrendReport,
 )
+from shortvid_assets.domain.windows import DEFAULT_WINDOW_HOURS, AnalysisWindow, analysis_window
 
 TREND_COLUMNS = list(Trend.model_fields)
 KEY = ["platform", "external_id"]
@@ -51,7 +51,6 @@ ENGAGEMENT_COLUMNS = ["likes", "comments", "shares"]
 COLUMN_DEFAULTS = {"content_kind": "video"}
 LIVE_BUCKET, UNKNOWN_BUCKET = "live", "unknown"
 MIN_HOURS = 0.1  # ANLYS-3: velocity's floor on hours since posted
-DEFAULT_WINDOW_HOURS = 24.0
 TOP_HASHTAGS = 15
 # Tolerated difference between an API's clock and ours before a posting time counts as "in the future".
 FUTURE_SKEW = timedelta(minutes=5)
@@ -149,61 +148,6 @@ def posted_in_future(frame: pd.DataFrame, now: datetime, skew: timedelta = FUTUR
     """Rows posted after they were collected, or after `now` (beyond the clock skew)."""
     limit = frame["collected_at"].where(frame["collected_at"] < now, now) + skew
     return int((frame["posted_at"] > limit).sum())
-
-
-# --- the window --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnalysisWindow:
-    """The span of collection times a report aggregates: (start, end]."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def hours(self) -> float:
-        return (self.end - self.start).total_seconds() / 3600.0
-
-
-def end_of_day(day: date) -> datetime:
-    """Midnight UTC after `day`."""
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-
-
-def analysis_window(day: date, window_hours: float, anchor: datetime | None = None) -> AnalysisWindow:
-    """The `window_hours` before `anchor` (the day's last collection; the end of the day if None)."""
-    if not window_hours > 0:
-        raise ValueError(f"the analysis window must be > 0 hours, got {window_hours}")
-    end = anchor if anchor is not None else end_of_day(day)
-    if end.tzinfo is None:
-        raise ValueError("the window's anchor must be timezone-aware (UTC expected)")
-    return AnalysisWindow(start=end - timedelta(hours=window_hours), end=end)
-
-
-def window_days(day: date, window: AnalysisWindow) -> list[date]:
-    """The daily partitions whose snapshots a window can use, oldest first, ending at `day`.
-
-    One day before the window's start is included: its snapshots are the baseline of recent velocity.
-    A partition collected late (a backfill, a retry after an outage) has its window anchored at
-    that collection, days after `day`; the partition's own days before `day` still count.
-    """
-    span = window.end - window.start
-    first = min(window.start - timedelta(days=1), end_of_day(day) - span - timedelta(days=1)).date()
-    return [first + timedelta(days=n) for n in range((day - first).days + 1)]
-
-
-def collection_window(day: date, now: datetime, lookback_hours: float) -> tuple[datetime, datetime]:
-    """Posting times a live collection for `day` asks for: the `lookback_hours` before the day's end (or now)."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware (UTC expected)")
-    start_of_day = datetime.combine(day, time.min, tzinfo=UTC)
-    if now <= start_of_day:
-        raise ValueError(
-            f"cannot collect trends for {day}: the day has not started yet (now is {now:%Y-%m-%d %H:%M} UTC)"
-        )
-    end = min(end_of_day(day), now)
-    return end - timedelta(hours=lookback_hours), end
 
 
 # --- enrichment --------------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import random
 from datetime import UTC, date, datetime, timedelta
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from shortvid_assets.domain.models import Platform, Trend
+
+if TYPE_CHECKING:  # numpy and pandas load in the load-test generator only: the sample source needs neither
+    import pandas as pd
 
 PER_PLATFORM = 50
 
@@ -176,6 +177,9 @@ def synthetic_trends_frame(rows: int, day: date, *, seed: int = 0, repeat_share:
     rows are earlier snapshots (12 h before) of the same videos, so deduplication and recent velocity
     have work to do. Titles, descriptions and sounds draw on the sample's vocabulary.
     """
+    import numpy as np
+    import pandas as pd
+
     if rows < 1:
         raise ValueError(f"rows must be >= 1, got {rows}")
     rng = np.random.default_rng(seed)

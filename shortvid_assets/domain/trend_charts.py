@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from shortvid_assets.domain.analysis import MIN_HOURS
 from shortvid_assets.domain.files import atomic_path
@@ -21,6 +19,10 @@ def velocity_by_style_png(
 
     Rows whose velocity is unknown (no engagement count reported) are left out.
     """
+    # matplotlib loads here, not with the code location: only the trend report draws.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     if data.empty:
         raise ValueError("no trends to chart: the window holds no rows")
     data = data[data["velocity"].notna()]

@@ -10,17 +10,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from shortvid_assets import settings
 from shortvid_assets.clients.openai_classifier import DEFAULT_BATCH_SIZE, OpenAIStyleClient
-from shortvid_assets.domain.analysis import classify_styles, style_inputs
 
 STYLE_CLASSIFIER_ENV = "SHORTVID_STYLE_CLASSIFIER"
 OPENAI_KEY_ENV = "OPENAI_API_KEY"
+
+if TYPE_CHECKING:  # pandas loads when a report is analyzed, not with the code location
+    import pandas as pd
 
 
 @dataclass
@@ -49,6 +51,8 @@ class RuleStyleClassifier(StyleClassifier):
     """Offline default: keyword rules on title and description, then duration and sound."""
 
     def classify(self, frame: pd.DataFrame) -> StyleResult:
+        from shortvid_assets.domain.analysis import classify_styles
+
         return StyleResult(styles=classify_styles(frame), classifier="rules")
 
     def describe(self) -> str:
@@ -76,6 +80,10 @@ class OpenAIStyleClassifier(StyleClassifier):
         )
 
     def classify(self, frame: pd.DataFrame) -> StyleResult:
+        import pandas as pd
+
+        from shortvid_assets.domain.analysis import classify_styles, style_inputs
+
         labeled = self.client().classify(style_inputs(frame))
         rules = classify_styles(frame)
         styles = pd.Series([labeled.labels.get(str(i)) for i in frame.index], index=frame.index, dtype=object)

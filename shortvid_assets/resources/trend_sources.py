@@ -22,9 +22,9 @@ from shortvid_assets import clock, settings
 from shortvid_assets.clients.apify import ApifyTikTokClient
 from shortvid_assets.clients.http import CollectionResult
 from shortvid_assets.clients.youtube import YouTubeShortsClient
-from shortvid_assets.domain.analysis import collection_window
 from shortvid_assets.domain.models import Platform, Trend
 from shortvid_assets.domain.sample_trends import PER_PLATFORM, sample_trends
+from shortvid_assets.domain.windows import collection_window
 
 YOUTUBE_SOURCE_ENV = "SHORTVID_YOUTUBE_SOURCE"
 TIKTOK_SOURCE_ENV = "SHORTVID_TIKTOK_SOURCE"

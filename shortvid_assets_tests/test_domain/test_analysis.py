@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from shortvid_assets.domain import analysis
+from shortvid_assets.domain import analysis, windows
 from shortvid_assets.domain.models import Trend, TrendReport
 from shortvid_assets.domain.sample_trends import sample_trends
 
@@ -190,21 +190,21 @@ def test_recent_velocity_is_engagement_gained_per_hour_between_snapshots():
 
 
 def test_window_ends_at_the_anchor_and_spans_the_hours_before_it():
-    window = analysis.analysis_window(DAY, 36)
+    window = windows.analysis_window(DAY, 36)
     assert window.end == datetime(2026, 11, 25, tzinfo=UTC)
     assert window.start == datetime(2026, 11, 23, 12, tzinfo=UTC) and window.hours == 36
-    late = analysis.analysis_window(DAY, 24, anchor=datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    late = windows.analysis_window(DAY, 24, anchor=datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
     assert late.start == datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
-    assert analysis.window_days(DAY, late) == [date(2026, 11, 23), DAY]
+    assert windows.window_days(DAY, late) == [date(2026, 11, 23), DAY]
     with pytest.raises(ValueError, match="> 0 hours"):
-        analysis.analysis_window(DAY, 0)
+        windows.analysis_window(DAY, 0)
 
 
 @pytest.mark.parametrize("days_late", [1, 9, 400])
 def test_a_partition_collected_days_late_still_reads_its_own_days(days_late):
     anchor = datetime(2026, 11, 25, 3, 0, tzinfo=UTC) + timedelta(days=days_late)
-    window = analysis.analysis_window(DAY, 24, anchor=anchor)
-    days = analysis.window_days(DAY, window)
+    window = windows.analysis_window(DAY, 24, anchor=anchor)
+    days = windows.window_days(DAY, window)
     assert days[-1] == DAY and date(2026, 11, 23) in days
     late = analysis.trends_frame([trend("x", hours_ago=5, collected=anchor)])
     assert len(analysis.window_trends(late, window)) == 1
@@ -220,8 +220,8 @@ def test_window_across_two_days_counts_each_video_once_with_its_latest_counts():
             trend("new", collected=END),
         ]
     )
-    wide = analysis.window_trends(frame, analysis.analysis_window(DAY, 48))
-    narrow = analysis.window_trends(frame, analysis.analysis_window(DAY, 24))
+    wide = analysis.window_trends(frame, windows.analysis_window(DAY, 48))
+    narrow = analysis.window_trends(frame, windows.analysis_window(DAY, 24))
 
     assert sorted(wide["external_id"]) == ["both", "new", "old"]
     assert wide.set_index("external_id").loc["both", "likes"] == 900
@@ -240,14 +240,14 @@ def test_a_live_collection_after_midnight_is_inside_its_days_window():
 
 
 def test_collection_window_asks_for_the_day_or_up_to_now():
-    assert analysis.collection_window(DAY, datetime(2026, 11, 26, tzinfo=UTC), 24) == (
+    assert windows.collection_window(DAY, datetime(2026, 11, 26, tzinfo=UTC), 24) == (
         datetime(2026, 11, 24, tzinfo=UTC),
         datetime(2026, 11, 25, tzinfo=UTC),
     )
     now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-    assert analysis.collection_window(DAY, now, 48) == (now - timedelta(hours=48), now)
+    assert windows.collection_window(DAY, now, 48) == (now - timedelta(hours=48), now)
     with pytest.raises(ValueError, match="has not started"):
-        analysis.collection_window(DAY, datetime(2026, 11, 23, 23, 0, tzinfo=UTC), 24)
+        windows.collection_window(DAY, datetime(2026, 11, 23, 23, 0, tzinfo=UTC), 24)
 
 
 # --- data checks and report consistency -------------------------------------------------------------------
@@ -311,10 +311,10 @@ def test_top_performers_from_outside_the_window_are_caught():
 
 def test_styles_from_a_classifier_replace_the_rules_and_drive_text_overlay():
     frame = analysis.trends_frame([trend(f"t{i}", likes=100 + i) for i in range(12)])
-    window = analysis.window_trends(frame, analysis.analysis_window(DAY, 24))
+    window = analysis.window_trends(frame, windows.analysis_window(DAY, 24))
     styled = analysis.with_styles(window, pd.Series("text-heavy", index=window.index))
     report = analysis.report_from_window(
-        styled, DAY, analysis.analysis_window(DAY, 24), classifier="openai:x"
+        styled, DAY, windows.analysis_window(DAY, 24), classifier="openai:x"
     )
     assert report.dominant_style == "text-heavy" and report.classifier == "openai:x"
     assert report.patterns[0].text_overlay_share == 1.0
@@ -371,7 +371,7 @@ def test_parquet_files_from_before_unknown_values_read_with_defaults(tmp_path):
         "live": ["live"],
         "x": ["video", "video"],  # the old snapshot reads as what it was: a video
     }
-    data = analysis.window_trends(merged, analysis.analysis_window(DAY, 24))
+    data = analysis.window_trends(merged, windows.analysis_window(DAY, 24))
     assert set(data["external_id"]) == {"x", "live"}
     # Recent velocity uses only the parts known in both snapshots: comments 10 -> 20, shares 5 -> 5 in 6 h.
     assert data.set_index("external_id").loc["x", "recent_velocity"] == pytest.approx(10 / 6)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from shortvid_assets.domain import analysis
+from shortvid_assets.domain import analysis, windows
 from shortvid_assets.domain.sample_trends import sample_trends
 from shortvid_assets.domain.trend_charts import markdown_image, velocity_by_style_png
 
@@ -20,7 +20,7 @@ DAY = date(2026, 11, 24)
 @pytest.fixture
 def window() -> pd.DataFrame:
     frame = analysis.trends_frame(sample_trends("youtube", DAY) + sample_trends("tiktok", DAY))
-    return analysis.window_trends(frame, analysis.analysis_window(DAY, 24))
+    return analysis.window_trends(frame, windows.analysis_window(DAY, 24))
 
 
 def test_chart_is_a_png_sized_by_the_number_of_styles(tmp_path, window):

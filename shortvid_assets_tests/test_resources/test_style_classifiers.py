@@ -8,7 +8,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from shortvid_assets.domain import analysis
+from shortvid_assets.domain import analysis, windows
 from shortvid_assets.domain.sample_trends import sample_trends
 from shortvid_assets.resources.style_classifiers import (
     OpenAIStyleClassifier,
@@ -30,7 +30,7 @@ def fake():
 @pytest.fixture
 def window():
     frame = analysis.trends_frame(sample_trends("youtube", DAY, 12))
-    return analysis.window_trends(frame, analysis.analysis_window(DAY, 24))
+    return analysis.window_trends(frame, windows.analysis_window(DAY, 24))
 
 
 def test_rules_by_default_and_openai_when_asked():
