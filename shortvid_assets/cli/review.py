@@ -6,9 +6,9 @@ import click
 
 from shortvid_assets import settings
 from shortvid_assets.cli.common import UserError, artifacts, database, filter_date, listing_limit
+from shortvid_assets.domain.text_fields import printable
 from shortvid_assets.review.decisions import submit_decision
 from shortvid_assets.storage import review_decisions
-from shortvid_assets.storage.review_decisions import printable
 
 
 @click.group()
@@ -76,7 +76,7 @@ def review_list(day: str | None, theme: str | None, limit: int) -> None:
         # client must not forge lines or terminal escapes in this listing.
         line = (
             f"#{row.id:<5} {row.partition_date} {printable(row.theme):16} {row.decision:9} "
-            f"by {printable(row.reviewer):12} {row.decided_at:%Y-%m-%d %H:%M} {printable(row.note)}"
+            f"by {printable(row.reviewer):12} {row.decided_at:%Y-%m-%d %H:%M} {printable(row.note or '')}"
         )
         if row.id in set_aside:
             line += f"  [not applicable: {printable(set_aside[row.id])}]"

@@ -31,6 +31,8 @@ import psycopg2.extensions
 import psycopg2.extras
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shortvid_assets.domain.dates import InvalidDate, parse_day
+from shortvid_assets.domain.text_fields import control_characters, printable
 from shortvid_assets.storage import postgres
 
 DECISIONS = ("approved", "rejected")
@@ -45,21 +47,6 @@ EARLIEST_DAY = dt.date(2000, 1, 1)
 _COLUMNS = "id, partition_date, theme, video_path, video_sha256, decision, reviewer, note, decided_at, created_xid::text"
 _THEME_SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-# C0 and C1 control characters and DEL: they forge lines in terminals and logs. A note may keep
-# tabs and line breaks (written as \n); a reviewer's name may hold none of them.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NOTE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def control_characters(text: str, *, allow_line_breaks: bool = False) -> list[str]:
-    """The control characters in `text` (as escapes such as '\\x00'), for a message that names them."""
-    pattern = _NOTE_CONTROL if allow_line_breaks else _CONTROL
-    return sorted({repr(ch)[1:-1] for ch in pattern.findall(text)})
-
-
-def printable(text: str | None) -> str:
-    """`text` safe to print on one terminal line: control characters (newlines too) as escapes."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text or "")
 
 
 class InvalidDecision(ValueError):
@@ -322,17 +309,15 @@ def record_decision(
         )
     if note is not None:
         note = note.replace("\r\n", "\n")
-        if bad := control_characters(note, allow_line_breaks=True):
+        if bad := control_characters(note, allow_newlines=True):
             raise InvalidDecision(
                 f"The note contains control characters ({', '.join(bad)}); only tabs and line breaks "
                 "may be used."
             )
     try:
-        partition_date = dt.date.fromisoformat(str(partition_date))
-    except ValueError:
-        raise InvalidDecision(
-            f"Partition date {printable(str(partition_date))[:40]!r} is not a date; write it as YYYY-MM-DD."
-        ) from None
+        partition_date = parse_day(partition_date)
+    except InvalidDate as err:
+        raise InvalidDecision(f"Partition date: {err}.") from None
     if partition_date < EARLIEST_DAY:
         raise InvalidDecision(f"Partition date {partition_date} is before {EARLIEST_DAY}: no video has it.")
     with postgres.transaction(conn) as cur:

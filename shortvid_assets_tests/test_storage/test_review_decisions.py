@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import time
 
@@ -27,7 +28,6 @@ from shortvid_assets.storage.review_decisions import (
     ensure_schema,
     latest_decision,
     list_decisions,
-    printable,
     read_new_decisions,
     read_new_partitions,
     record_decision,
@@ -334,10 +334,42 @@ def test_review_gate_only_one_tick_holds_the_sensor_lock(review_conn: Conn, revi
         other.close()
 
 
-def test_printable_escapes_every_control_character() -> None:
-    assert printable("maya\n#2 2026 forged\x1b[2J\x00\x85") == "maya\\n#2 2026 forged\\x1b[2J\\x00\\x85"
-    assert printable("Zoë 日本 مرحبا") == "Zoë 日本 مرحبا"
-    assert printable(None) == ""
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"reviewer": "ana\x85"}, "U+0085"),  # C1 control
+        ({"reviewer": "ana\u202egro"}, "U+202E"),  # bidi override ("Trojan Source")
+        ({"note": "ok\u2028#9 forged"}, "U+2028"),  # line separator
+    ],
+)
+def test_decision_text_follows_the_one_control_character_rule_of_the_domain(
+    review_conn: Conn, changes: dict, named: str
+) -> None:
+    """The rule is `domain.text_fields`' (what the themes file and the CLI use), not a copy of its own."""
+    kwargs = {"reviewer": "ana", "note": None} | changes
+    with pytest.raises(InvalidDecision, match=re.escape(f"control characters ({named})")):
+        _record(review_conn, **kwargs)
+    assert (
+        _record(review_conn, reviewer="Zoë 日本 مرحبا", note="line one\n\tline two").reviewer
+        == "Zoë 日本 مرحبا"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"theme": "bad\x1b[2Jslug"}, "not a theme slug"),
+        ({"day": "2025-03-14\x1b[1A"}, "YYYY-MM-DD"),
+        ({"day": "20250314"}, "YYYY-MM-DD"),  # date.fromisoformat takes it; the domain's parser does not
+    ],
+)
+def test_refusal_messages_print_what_was_typed_with_control_characters_escaped(
+    review_conn: Conn, changes: dict, message: str
+) -> None:
+    with pytest.raises(InvalidDecision, match=message) as refused:
+        _record(review_conn, **changes)
+    assert "\x1b" not in str(refused.value)
+    assert _count(review_conn) == 0
 
 
 def test_decisions_are_append_only(review_conn: Conn) -> None:
