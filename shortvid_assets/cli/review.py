@@ -5,9 +5,16 @@ from __future__ import annotations
 import click
 
 from shortvid_assets import settings
-from shortvid_assets.cli.common import UserError, artifacts, database, filter_date, listing_limit
+from shortvid_assets.cli.common import (
+    UserError,
+    artifacts,
+    database,
+    filter_date,
+    filter_theme,
+    listing_limit,
+)
 from shortvid_assets.domain.text_fields import printable
-from shortvid_assets.review.decisions import submit_decision
+from shortvid_assets.review.decisions import check_decision, record_checked
 from shortvid_assets.storage import review_decisions
 
 
@@ -18,18 +25,19 @@ def review() -> None:
 
 def _decide(decision: str, day: str, theme: str, reviewer: str, note: str | None) -> None:
     try:
+        # The one validation shared with the review page (theme, date, video on disk, reviewer), done
+        # before the database is opened: bad input is refused even when the database is down or slow.
+        checked = check_decision(
+            artifacts(),
+            settings.themes_file(),
+            partition_date=day,
+            theme=theme,
+            decision=decision,
+            reviewer=reviewer,
+            note=note,
+        )
         with database(review_decisions.ensure_schema) as conn:
-            # The one validation shared with the review page: theme, date, video on disk, reviewer.
-            saved = submit_decision(
-                conn,
-                artifacts(),
-                settings.themes_file(),
-                partition_date=day,
-                theme=theme,
-                decision=decision,
-                reviewer=reviewer,
-                note=note,
-            )
+            saved = record_checked(conn, checked)
     except review_decisions.InvalidDecision as exc:
         raise UserError(str(exc)) from None
     click.echo(
@@ -64,10 +72,10 @@ def reject(day: str, theme: str, reviewer: str, note: str | None) -> None:
 @click.option("--limit", default=50, show_default=True)
 def review_list(day: str | None, theme: str | None, limit: int) -> None:
     """List review decisions, newest first; a decision the sensor set aside says why it is not applicable."""
+    # Options are checked before the database is opened: bad input is refused even when it is down.
+    day, theme, limit = filter_date(day), filter_theme(theme), listing_limit(limit)
     with database(review_decisions.ensure_schema) as conn:
-        rows = review_decisions.list_decisions(
-            conn, partition_date=filter_date(day), theme=theme, limit=listing_limit(limit)
-        )
+        rows = review_decisions.list_decisions(conn, partition_date=day, theme=theme, limit=limit)
         set_aside = review_decisions.set_aside_reasons(conn, [row.id for row in rows])
     if not rows:
         click.echo("no review decisions yet")
@@ -85,7 +93,9 @@ def review_list(day: str | None, theme: str | None, limit: int) -> None:
 
 @review.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on."
+)
 def review_serve(host: str, port: int) -> None:
     """Start the review page; reviewers sign in with a token from SHORTVID_REVIEW_TOKENS."""
     from shortvid_assets.review.app import ReviewAppConfigError, serve

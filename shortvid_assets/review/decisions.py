@@ -1,7 +1,8 @@
 """Recording a reviewer's decision: the one write-time validation shared by the CLI and the review page.
 
 Bad input raises `InvalidDecision` here, at write time, so the sensor never meets a decision
-that shortvid itself wrote and cannot apply.
+that shortvid itself wrote and cannot apply. `check_decision` needs no database, so a command can
+refuse bad input before it connects; `submit_decision` checks and records in one call.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from shortvid_assets.storage.artifacts import Artifacts
 from shortvid_assets.storage.review_decisions import (
     DECISIONS,
     InvalidDecision,
+    NewDecision,
     ReviewDecision,
+    check_new_decision,
     record_decision,
 )
 
@@ -35,8 +38,7 @@ def check_partition_date(value: dt.date | str) -> dt.date:
         raise InvalidDecision(f"{err}: no video can exist for it") from None
 
 
-def submit_decision(
-    conn: psycopg2.extensions.connection,
+def check_decision(
     artifacts: Artifacts,
     themes_file: Path,
     *,
@@ -46,8 +48,8 @@ def submit_decision(
     reviewer: str,
     note: str | None = None,
     expected_sha256: str | None = None,
-) -> ReviewDecision:
-    """Validate a reviewer's decision against the themes and output folders, then record it.
+) -> NewDecision:
+    """Validate a reviewer's decision against the themes and output folders: the row to record.
 
     `expected_sha256` is the hash of the video the reviewer watched (the page sends it): a
     re-render in the meantime refuses the decision instead of applying it to unseen bytes.
@@ -77,8 +79,7 @@ def submit_decision(
             f"the video for {day} {theme} was re-rendered since you opened it; reload the page and watch "
             "the new render before deciding"
         )
-    return record_decision(
-        conn,
+    return check_new_decision(
         partition_date=day,
         theme=theme,
         decision=decision,
@@ -87,3 +88,34 @@ def submit_decision(
         video_path=video,
         video_sha256=sha256,
     )
+
+
+def record_checked(conn: psycopg2.extensions.connection, checked: NewDecision) -> ReviewDecision:
+    """Record a decision `check_decision` returned."""
+    return record_decision(conn, **checked.model_dump())
+
+
+def submit_decision(
+    conn: psycopg2.extensions.connection,
+    artifacts: Artifacts,
+    themes_file: Path,
+    *,
+    partition_date: dt.date | str,
+    theme: str,
+    decision: str,
+    reviewer: str,
+    note: str | None = None,
+    expected_sha256: str | None = None,
+) -> ReviewDecision:
+    """Validate a reviewer's decision (`check_decision`), then record it."""
+    checked = check_decision(
+        artifacts,
+        themes_file,
+        partition_date=partition_date,
+        theme=theme,
+        decision=decision,
+        reviewer=reviewer,
+        note=note,
+        expected_sha256=expected_sha256,
+    )
+    return record_checked(conn, checked)

@@ -272,8 +272,21 @@ def _row_to_decision(row: tuple) -> ReviewDecision:
     return ReviewDecision.model_validate(dict(zip(keys, row, strict=True)))
 
 
-def record_decision(
-    conn: psycopg2.extensions.connection,
+class NewDecision(BaseModel):
+    """A decision ready to insert: every value checked the way the table's constraints check it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partition_date: dt.date
+    theme: str
+    decision: Decision
+    reviewer: str
+    note: str | None
+    video_path: str
+    video_sha256: str | None
+
+
+def check_new_decision(
     *,
     partition_date: dt.date | str,
     theme: str,
@@ -282,8 +295,8 @@ def record_decision(
     note: str | None = None,
     video_path: str | Path,
     video_sha256: str | None = None,
-) -> ReviewDecision:
-    """Insert one decision as given and return the stored row; `review.decisions.submit_decision` validates it first."""
+) -> NewDecision:
+    """The row `record_decision` would insert, or InvalidDecision saying what is wrong; needs no database."""
     if decision not in DECISIONS:
         raise InvalidDecision(
             f"Decision {decision!r} is not one of {', '.join(DECISIONS)}; pass one of those."
@@ -315,17 +328,60 @@ def record_decision(
                 "may be used."
             )
     try:
-        partition_date = parse_day(partition_date)
+        day = parse_day(partition_date)
     except InvalidDate as err:
         raise InvalidDecision(f"Partition date: {err}.") from None
-    if partition_date < EARLIEST_DAY:
-        raise InvalidDecision(f"Partition date {partition_date} is before {EARLIEST_DAY}: no video has it.")
+    if day < EARLIEST_DAY:
+        raise InvalidDecision(f"Partition date {day} is before {EARLIEST_DAY}: no video has it.")
+    return NewDecision(
+        partition_date=day,
+        theme=theme,
+        decision=decision,
+        reviewer=reviewer.strip(),
+        note=note,
+        video_path=str(video_path),
+        video_sha256=video_sha256,
+    )
+
+
+def record_decision(
+    conn: psycopg2.extensions.connection,
+    *,
+    partition_date: dt.date | str,
+    theme: str,
+    decision: str,
+    reviewer: str,
+    note: str | None = None,
+    video_path: str | Path,
+    video_sha256: str | None = None,
+) -> ReviewDecision:
+    """Check one decision (`check_new_decision`), insert it and return the stored row.
+
+    `review.decisions.submit_decision` validates it against the themes and the output folders first.
+    """
+    row = check_new_decision(
+        partition_date=partition_date,
+        theme=theme,
+        decision=decision,
+        reviewer=reviewer,
+        note=note,
+        video_path=video_path,
+        video_sha256=video_sha256,
+    )
     with postgres.transaction(conn) as cur:
         cur.execute(
             "INSERT INTO review_decisions "
             "(partition_date, theme, video_path, video_sha256, decision, reviewer, note) "
             f"VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-            (partition_date, theme, str(video_path), video_sha256, decision, reviewer.strip(), note),
+            (
+                row.partition_date,
+                row.theme,
+                row.video_path,
+                row.video_sha256,
+                row.decision,
+                row.reviewer,
+                row.note,
+            ),
         )
         return _row_to_decision(cur.fetchone())
 
