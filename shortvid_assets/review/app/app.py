@@ -40,6 +40,7 @@ from shortvid_assets.review.app import catalog
 from shortvid_assets.review.app.auth import SESSION_TTL_S, FailureLimiter, Reviewers, Signer
 from shortvid_assets.review.app.templates import render
 from shortvid_assets.review.decisions import ThemesUnreadable, submit_decision
+from shortvid_assets.review.publication import publication_shown
 from shortvid_assets.storage import generation_log, postgres, review_decisions
 from shortvid_assets.storage.artifacts import Artifacts
 
@@ -269,8 +270,13 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         awaiting = [e for e in entries if e.folder == "review"]
         decided = [e for e in entries if e.folder != "review"]
         cards = []
-        if awaiting:
+        rows = [{"entry": e, "publication": None} for e in decided]
+        if awaiting or any(e.folder == "approved" for e in decided):
             with database.connect() as conn:
+                # Whether and where each approved video was published (never its upload session).
+                for row in rows:
+                    if row["entry"].folder == "approved":
+                        row["publication"] = publication_shown(conn, row["entry"].day, row["entry"].theme)
                 for e in awaiting:
                     latest = review_decisions.latest_decision(conn, e.day, e.theme)
                     set_aside = review_decisions.set_aside_reasons(conn, [latest.id] if latest else [])
@@ -286,7 +292,7 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
                     )
         return {
             "awaiting": cards,
-            "decided": [{"entry": e} for e in decided],
+            "decided": rows,
         }
 
     async def index(request: Request) -> Response:
@@ -306,10 +312,12 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
         video = catalog.media_file(artifacts, day, theme, "mp4")
         if video is None:
             return None
+        sha256 = file_sha256(video)
         with database.connect() as conn:
             history = review_decisions.decision_history(conn, day, theme)
             cost = generation_log.logged_cost(conn, day, theme)
             set_aside = review_decisions.set_aside_reasons(conn, [d.id for d in history])
+            publication = publication_shown(conn, day, theme, video_sha256=sha256)
         # `?recorded=N` confirms only a decision N that exists and is about this video.
         confirmed = next((d for d in history if d.id == recorded), None)
         return {
@@ -319,8 +327,9 @@ def create_app(settings: ReviewAppSettings) -> Starlette:
             "plan": catalog.read_script(artifacts, day, theme),
             "cost": _cost_text(cost),
             "thumbnail": catalog.media_file(artifacts, day, theme, "jpg") is not None,
-            "sha256": file_sha256(video),
+            "sha256": sha256,
             "history": history,
+            "publication": publication,
         }
 
     def _not_found(who: Identity, day: str, theme: str) -> HTMLResponse:

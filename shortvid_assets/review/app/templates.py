@@ -29,6 +29,7 @@ button{font-size:1rem;padding:.45rem 1.1rem;border-radius:6px;border:0;cursor:po
 .approve{background:#2e7d32;color:#fff}.reject{background:#c62828;color:#fff}
 .badge{display:inline-block;padding:0 .4rem;border-radius:4px;font-size:.8rem;background:#eee}
 .approved{background:#c8e6c9}.rejected{background:#ffcdd2}.set-aside{background:#ffe0b2}
+.published{background:#bbdefb}.failed{background:#ffcdd2}
 </style></head><body>
 <header><a href="/">shortvid review</a>
 {% if reviewer %}<form method="post" action="/logout">signed in as <strong id="reviewer">{{ reviewer }}</strong>
@@ -47,7 +48,16 @@ _LOGIN = """{% extends "base.html" %}{% block title %}Sign in · shortvid review
 <p class="muted">Tokens come from SHORTVID_REVIEW_TOKENS on the server; your name comes with your token.</p>
 {% endblock %}"""
 
-_INDEX = """{% extends "base.html" %}{% block main %}
+# One video's publication: the platform, the status and, once published, the video's id and link;
+# never the upload session. `approved` without a publication reads "not published".
+_PUBLICATION = """{% macro publication(p, approved) -%}
+{% if p %}<span class="badge {{ p.status }}">{{ p.status }}</span> on {{ p.platform }}
+{%- if p.published %}: {% if p.link %}<a href="{{ p.link }}" rel="noopener noreferrer">{{ p.remote_id }}</a>{% else %}{{ p.remote_id }}{% endif %}{% endif %}
+{%- if p.other_render %} <span class="muted">(another render)</span>{% endif %}
+{%- elif approved %}<span class="muted">not published</span>{% endif %}
+{%- endmacro %}"""
+
+_INDEX = """{% extends "base.html" %}{% from "publication.html" import publication %}{% block main %}
 <h1>Awaiting review ({{ awaiting|length }})</h1>
 {% if not awaiting %}<p class="muted">No video is waiting. Run <code>shortvid run</code> to make some.</p>{% endif %}
 <div class="cards">
@@ -64,14 +74,15 @@ _INDEX = """{% extends "base.html" %}{% block main %}
 </div>
 <h2>Decided</h2>
 {% if not decided %}<p class="muted">Nothing decided yet.</p>{% else %}
-<table><tr><th>Date</th><th>Theme</th><th>Status</th><th></th></tr>
-{% for item in decided %}<tr><td>{{ item.entry.day }}</td><td>{{ item.entry.theme }}</td>
+<table><tr><th>Date</th><th>Theme</th><th>Status</th><th>Publication</th><th></th></tr>
+{% for item in decided %}<tr data-partition="{{ item.entry.day }}|{{ item.entry.theme }}"><td>{{ item.entry.day }}</td><td>{{ item.entry.theme }}</td>
 <td><span class="badge {{ item.entry.folder }}">{{ item.entry.folder }}</span></td>
+<td class="publication">{{ publication(item.publication, item.entry.folder == "approved") }}</td>
 <td><a href="/videos/{{ item.entry.day }}/{{ item.entry.theme }}">open</a></td></tr>{% endfor %}
 </table>{% endif %}
 {% endblock %}"""
 
-_VIDEO = """{% extends "base.html" %}{% block title %}{{ entry.theme }} {{ entry.day }} · shortvid review{% endblock %}
+_VIDEO = """{% extends "base.html" %}{% from "publication.html" import publication as shown_publication %}{% block title %}{{ entry.theme }} {{ entry.day }} · shortvid review{% endblock %}
 {% block main %}
 <p><a href="/">&larr; all videos</a></p>
 <h1>{% if plan %}<span lang="{{ plan.language }}" dir="auto">{{ plan.title }}</span>{% else %}{{ entry.theme }}{% endif %} <span class="badge {{ entry.folder }}" id="status">{{ entry.status }}</span></h1>
@@ -82,6 +93,7 @@ _VIDEO = """{% extends "base.html" %}{% block title %}{{ entry.theme }} {{ entry
 <video id="player" controls preload="metadata" playsinline
  src="/media/{{ entry.day }}/{{ entry.theme }}.mp4"{% if thumbnail %} poster="/media/{{ entry.day }}/{{ entry.theme }}.jpg"{% endif %}></video>
 <p class="muted">{{ entry.day }} · {{ entry.theme }}{% if plan %} · language <span id="language">{{ plan.language }}</span>{% endif %} · cost <span id="cost">{{ cost }}</span></p>
+{% if publication or entry.folder == "approved" %}<p id="publication">Publication: {{ shown_publication(publication, entry.folder == "approved") }}</p>{% endif %}
 </div>
 <div>
 <h2>Decision</h2>
@@ -129,6 +141,7 @@ environment = jinja2.Environment(
             "index.html": _INDEX,
             "video.html": _VIDEO,
             "message.html": _MESSAGE,
+            "publication.html": _PUBLICATION,
         }
     ),
     autoescape=True,
