@@ -7,7 +7,7 @@ from datetime import date
 
 from shortvid_assets import clock, settings
 
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only, the whole text
 
 
 class InvalidDate(ValueError):
@@ -19,7 +19,7 @@ def parse_day(value: str | date) -> date:
     if isinstance(value, date):
         return value
     text = str(value)
-    if not _ISO_DAY.match(text):
+    if not _ISO_DAY.fullmatch(text):
         raise InvalidDate(f"invalid date {text[:40]!r}: write it as YYYY-MM-DD, e.g. {clock.yesterday()}")
     try:
         return date.fromisoformat(text)

@@ -21,11 +21,17 @@ def pinned():
 
 
 @pytest.mark.parametrize(
-    "text", [" 2026-11-20", "2026-11-20 ", "20261120", "2026-W47-5", "2026-11-31", "", "11/20/2026"]
+    "text",
+    [" 2026-11-20", "2026-11-20 ", "20261120", "2026-W47-5", "2026-11-31", "", "11/20/2026", "2026-11-20\n"],
 )
 def test_only_strict_iso_dates_parse(text):
     with pytest.raises(InvalidDate, match="YYYY-MM-DD"):
         parse_day(text)
+
+
+def test_digits_of_other_scripts_are_told_the_form_not_no_such_day():
+    with pytest.raises(InvalidDate, match="write it as YYYY-MM-DD"):
+        parse_day("\u0662\u0660\u0662\u0666-\u0661\u0661-\u0662\u0660")  # 2026-11-20 in Arabic-Indic digits
 
 
 def test_a_strict_iso_date_parses():
