@@ -39,6 +39,7 @@ VARIABLES: dict[str, str] = {
     "SHORTVID_POOL_YOUTUBE_API": "YouTube API pool limit",
     "SHORTVID_POOL_APIFY": "Apify pool limit",
     "SHORTVID_EXECUTOR": "where steps run",
+    "SHORTVID_BACKFILL_LOOP_S": "seconds between the backfill daemon's looks",
     "SHORTVID_CELERY_BROKER": "Celery broker",
     "SHORTVID_CELERY_BACKEND": "Celery result backend",
     "SHORTVID_CELERY_VISIBILITY_TIMEOUT_S": "seconds before a dead worker's step goes to another",

@@ -17,7 +17,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from shortvid_assets.cli.common import REFUSALS, UNAVAILABLE, Unavailable, UserError, check_settings, one_line
 from shortvid_assets.cli.log import log
-from shortvid_assets.cli.ops import backfill, worker
+from shortvid_assets.cli.ops import backfill, daemon, worker
 from shortvid_assets.cli.publish import publish
 from shortvid_assets.cli.review import review
 from shortvid_assets.cli.run import demo, dev, run
@@ -69,7 +69,7 @@ def main(verbose: bool) -> None:
     check_settings()
 
 
-for command in (run, demo, dev, themes, review, log, backfill, worker, publish):
+for command in (run, demo, dev, daemon, themes, review, log, backfill, worker, publish):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -210,3 +210,20 @@ def worker(broker: str | None, concurrency: int, name: str, celery_args: tuple[s
 
 if __name__ == "__main__":  # `python -m shortvid_assets.cli.ops worker ...`, as the tests start it
     click.Group(commands={"backfill": backfill, "worker": worker})()
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+def daemon(dagster_args: tuple[str, ...]) -> None:
+    """Run the Dagster daemon on shortvid's instance, backfills looked at every SHORTVID_BACKFILL_LOOP_S.
+
+    Extra arguments go to `dagster-daemon run` (e.g. --log-level debug).
+    """
+    from shortvid_assets.runtime import daemon as daemon_runtime
+    from shortvid_assets.runtime.instance import get_instance
+
+    loop_s = daemon_runtime.backfill_loop_s()
+    check_settings(resources=True)  # the code location would refuse them too, in every run
+    get_instance()
+    click.echo(f"DAGSTER_HOME={settings.text('DAGSTER_HOME')}; backfills looked at every {loop_s:g} s")
+    daemon_runtime.run_daemon(settings.PROJECT_DIR / "workspace.yaml", loop_s, dagster_args)

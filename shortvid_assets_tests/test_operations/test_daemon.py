@@ -14,7 +14,6 @@ import sys
 import time
 import warnings
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import psutil
@@ -39,18 +38,19 @@ RENDER_STEPS = {"scene_clips", "composed_video"}
 
 @pytest.fixture(scope="module")
 def daemon_site(tmp_path_factory, ops_server_url):
-    """A site with a running `dagster-daemon run`; the trends schedule ticks every minute."""
+    """A site with a running `shortvid daemon` (backfills looked at every 2 s); the trends schedule ticks every minute."""
     with make_site(tmp_path_factory.mktemp("daemon") / "site", ops_server_url) as site:
         log = site.root / "daemon.log"
         env = site.process_env(
             SHORTVID_SCHEDULES=TRENDS_SCHEDULE,
             SHORTVID_TRENDS_CRON="* * * * *",
             SHORTVID_EXECUTOR="in_process",  # steps in the run's process: pools still hold across runs
+            SHORTVID_BACKFILL_LOOP_S="2",
         )
         started = time.time()
         with log.open("wb") as out:
             daemon = subprocess.Popen(
-                [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+                [sys.executable, "-m", "shortvid_assets.cli", "daemon"],
                 cwd=settings.PROJECT_DIR,
                 env=env,
                 stdout=out,
@@ -71,6 +71,7 @@ def daemon_site(tmp_path_factory, ops_server_url):
                     what=f"the daemon's heartbeats (log: {log})",
                 )
             assert daemon.poll() is None, log.read_text()[-3000:]
+            assert "backfills looked at every 2 s" in log.read_text()
             yield site
         finally:
             descendants = _descendants(daemon.pid)

@@ -60,6 +60,7 @@ def cluster(tmp_path_factory, ops_server_url):
             SHORTVID_EXECUTOR="celery",
             SHORTVID_CELERY_BROKER=BROKER,
             SHORTVID_CELERY_VISIBILITY_TIMEOUT_S=str(VISIBILITY_TIMEOUT_S),
+            SHORTVID_BACKFILL_LOOP_S="2",
         )
         processes: dict[str, subprocess.Popen] = {}
         try:
@@ -91,7 +92,7 @@ def cluster(tmp_path_factory, ops_server_url):
                 assert worker.poll() is None, log.read_text()[-3000:]
             started = time.time()
             daemon = _start(
-                [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+                [sys.executable, "-m", "shortvid_assets.cli", "daemon"],
                 env,
                 root / "daemon.log",
             )
