@@ -127,6 +127,7 @@ VARIABLES: dict[str, str] = {
     # tests and scripts only
     "SHORTVID_TEST_DATABASE_URL": "tests: a Postgres server to also run against",
     "SHORTVID_TEST_CLOCK_SHIFT_DAYS": "tests: run the suite with the clock moved this many days",
+    "SHORTVID_TEST_PROCESSES": "tests: pytest processes (scripts/test.sh)",
     "SHORTVID_CHROMIUM": "tests: Chromium path",
     "SHORTVID_SKIP_CHROMIUM": "tests: do not install Chromium",
 }
