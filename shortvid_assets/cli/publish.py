@@ -22,6 +22,7 @@ from shortvid_assets.clients.google_oauth import (
     parse_authorization_response,
     publish_scopes,
 )
+from shortvid_assets.domain.text_fields import printable
 from shortvid_assets.storage import publications
 
 
@@ -32,7 +33,7 @@ def publish() -> None:
 
 def _clean(text: object) -> str:
     """A value from the table with control characters escaped (a hand-written row must not forge lines)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text if text is not None else ""))
+    return printable(str(text if text is not None else ""))
 
 
 def _write_env_file(path: Path, refresh_token: str) -> None:
