@@ -8,9 +8,14 @@ and T generated themes of `--duration` seconds. `shortvid backfill`'s planner su
 the run queue (at most 3 backfill runs at once) within the pools, as in production.
 
   before   SHORTVID_EXECUTOR=spawn: Dagster's stock multiprocess executor, a fresh interpreter per step,
-           and the run queue's stock settings (as shortvid ran until this benchmark)
+           the run queue's stock settings and `dagster-daemon run` (as shortvid ran until this benchmark)
   default  SHORTVID_EXECUTOR=auto (the default): a chain of steps in the run's process, wider runs
-           one process per step forked from a server with the code location preloaded
+           one process per step forked from a server with the code location preloaded; `shortvid
+           daemon`, which looks at the backfill every 5 s
+  loop30   the default under `dagster-daemon run`: Dagster's backfill loop of 30 s
+  single   the default with one asset backfill for every day (as the UI makes), not one per day
+  eager    the default, with every Python process importing pandas, matplotlib and the OpenAI SDK at
+           start (a sitecustomize on PYTHONPATH), as loading the code location did before it went lazy
   celery   SHORTVID_EXECUTOR=celery with two `shortvid worker --concurrency 1` on the local Redis
   pool2    the default executor with SHORTVID_POOL_RENDER=2 and SHORTVID_VIDEO_THREADS=1: two
            single-threaded renders at once instead of one render on every core
@@ -34,6 +39,7 @@ The last output line is one JSON object with the figures the README quotes.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import itertools
 import json
@@ -61,10 +67,15 @@ from shortvid_assets.storage import postgres  # noqa: E402
 MODES: dict[str, dict[str, str]] = {
     "before": {"SHORTVID_EXECUTOR": "spawn"},
     "default": {"SHORTVID_EXECUTOR": "auto"},
+    "eager": {"SHORTVID_EXECUTOR": "auto"},
+    "single": {"SHORTVID_EXECUTOR": "auto"},
+    "loop30": {"SHORTVID_EXECUTOR": "auto"},
     "celery": {"SHORTVID_EXECUTOR": "celery"},
     "pool2": {"SHORTVID_EXECUTOR": "auto", "SHORTVID_POOL_RENDER": "2", "SHORTVID_VIDEO_THREADS": "1"},
 }
 CELERY_WORKERS = 2
+# What loading the code location imported until these libraries were imported by the steps that use them.
+EAGER_IMPORTS = "import pandas, openai, matplotlib.figure, matplotlib.backends.backend_agg\n"
 REDIS_DB = 14  # a database of its own on the machine's Redis, flushed before and after
 RENDER_STEPS = {"scene_clips", "composed_video"}  # the steps in the render pool
 STYLES = ("montage", "cinematic", "talking-head", "tutorial")
@@ -218,7 +229,7 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
     from shortvid_assets.domain.themes import load_themes
     from shortvid_assets.partitions import theme_partitions
     from shortvid_assets.runtime.instance import apply_pool_limits
-    from shortvid_assets.runtime.runner import launch_backfill, plan_backfill
+    from shortvid_assets.runtime.runner import launch_backfill, launch_daily_backfills, plan_backfill
 
     root = scratch / mode
     home = root / "dagster_home"
@@ -248,6 +259,10 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
         for name in ("SHORTVID_VIDEO_SIZE", "SHORTVID_VIDEO_ASPECT"):
             os.environ.pop(name, None)
         process_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        if mode == "eager":
+            (root / "eager").mkdir()
+            (root / "eager" / "sitecustomize.py").write_text(EAGER_IMPORTS)
+            process_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "eager"), os.environ.get("PYTHONPATH")]))
         processes: list[subprocess.Popen] = []
         with exported(env):
             instance = dg.DagsterInstance.from_config(str(home))
@@ -277,8 +292,9 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
                         if worker.poll() is not None:
                             raise SystemExit(f"Celery worker {n} exited:\n{log.read_text()[-2000:]}")
                 daemon_started = time.time()
+                stock_daemon = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
                 daemon = start(
-                    [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+                    stock_daemon if mode in {"before", "loop30"} else [sys.executable, "-m", "shortvid_assets.cli", "daemon"],
                     process_env,
                     root / "daemon.log",
                 )
@@ -301,28 +317,39 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
                 rows_before, bytes_before = storage_size(storage_url)
                 plan = plan_backfill(instance, days, slugs, scope="all")
                 submitted = time.time()
-                backfill_id = launch_backfill(instance, plan, title=f"benchmark {mode}")
+                if mode in {"single", "before"}:
+                    backfill_ids = [launch_backfill(instance, plan, title=f"benchmark {mode}")]
+                else:
+                    backfill_ids = launch_daily_backfills(instance, plan, title=f"benchmark {mode}")
                 reported = None
+
+                def backfill_runs() -> list[dg.DagsterRun]:
+                    return [
+                        run
+                        for backfill_id in backfill_ids
+                        for run in instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id))
+                    ]
+
+                def statuses() -> list[str]:
+                    return [instance.get_backfill(backfill_id).status.value for backfill_id in backfill_ids]
 
                 def ended():
                     nonlocal reported
-                    backfill = instance.get_backfill(backfill_id)
-                    runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id))
+                    runs = backfill_runs()
                     done = sum(r.is_finished for r in runs)
-                    line = f"  {mode}: {backfill.status.value}, {done}/{len(runs)} runs finished"
+                    now = statuses()
+                    line = f"  {mode}: {len(backfill_ids)} backfills {sorted(set(now))}, {done}/{len(runs)} runs finished"
                     if line != reported:
                         print(line, flush=True)
                         reported = line
-                    return backfill.status.value.startswith("COMPLETED") or backfill.status.value in {
-                        "FAILED",
-                        "CANCELED",
-                    }
+                    return all(v.startswith("COMPLETED") or v in {"FAILED", "CANCELED"} for v in now)
 
                 wait_for(ended, args.timeout, f"the {mode} backfill", poll_s=2.0)
-                status = instance.get_backfill(backfill_id).status.value
-                error = instance.get_backfill(backfill_id).error
+                ended_as = statuses()
+                status = next((v for v in ended_as if not v.startswith("COMPLETED")), ended_as[0])
+                error = next((e for i in backfill_ids if (e := instance.get_backfill(i).error)), None)
                 rows_after, bytes_after = storage_size(storage_url)
-                runs = list(instance.get_runs(filters=dg.RunsFilter.for_backfill(backfill_id)))
+                runs = backfill_runs()
                 records = {r.run_id: instance.get_run_record_by_id(r.run_id) for r in runs}
                 timelines = {r.run_id: run_timeline(instance, r.run_id) for r in runs}
                 workers_seen = set()
@@ -380,6 +407,12 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
         "env": MODES[mode],
         "status": status,
         "runs": len(runs),
+        # How the backfill split into runs: run count by the assets each run materialized.
+        "runs_by_assets": dict(
+            collections.Counter(
+                "+".join(sorted(k.to_user_string() for k in (r.asset_selection or ()))) or "(all)" for r in runs
+            )
+        ),
         "video_partitions": video_partitions,
         "wall_s": round(wall_s, 1),
         "submit_to_first_run_s": round(first_queued - submitted, 1),
@@ -413,6 +446,7 @@ def show(result: dict) -> None:
     print(
         f"\n[{r['mode']}] {r['env']}: {r['runs']} runs, {r['video_partitions']} video partitions, {r['status']}"
     )
+    print(f"  runs by assets: {r['runs_by_assets']}")
     print(f"  wall {r['wall_s']} s -> {r['partitions_per_hour']} partitions/hour")
     print(
         f"  steps' compute {r['step_compute_s']} s (renders {r['render_step_s']} s, pool {r['render_pool']}), "
@@ -502,7 +536,7 @@ def main() -> None:
     parser.add_argument("--size", default="360x640", help="video size WIDTHxHEIGHT")
     parser.add_argument("--duration", type=float, default=6, help="each theme's target video length (s)")
     parser.add_argument("--start", default="2026-06-01", help="first day of the backfill")
-    parser.add_argument("--modes", default="before,default,celery", help=f"any of {', '.join(MODES)}")
+    parser.add_argument("--modes", default="before,eager,loop30,single,default,celery", help=f"any of {', '.join(MODES)}")
     parser.add_argument("--server", help="a PostgreSQL server URL; default a throwaway embedded one")
     parser.add_argument(
         "--encoder-check",

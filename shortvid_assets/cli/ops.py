@@ -100,7 +100,7 @@ def backfill(
     """Backfill a date range as a Dagster asset backfill; the daemon runs it through the run queue."""
     from shortvid_assets.partitions import add_theme_partitions
     from shortvid_assets.runtime.instance import get_instance
-    from shortvid_assets.runtime.runner import launch_backfill, plan_backfill
+    from shortvid_assets.runtime.runner import launch_daily_backfills, plan_backfill
 
     days = _days(start, end)
     check_settings(resources=True)
@@ -114,25 +114,29 @@ def backfill(
         return
     title = f"shortvid {scope} {days[0]}..{days[-1]}" + (" missing" if missing else "")
     try:
-        backfill_id = launch_backfill(instance, plan, title=title)
+        backfill_ids = launch_daily_backfills(instance, plan, title=title)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     for asset, keys in plan.partitions.items():
         click.echo(f"  {asset:16} {len(keys)} partitions")
-    click.echo(f"backfill {backfill_id}: {plan.count()} asset partitions ({title})")
-    click.echo(f"  UI: http://127.0.0.1:3000/runs/b/{backfill_id}")
+    for backfill_id, day in zip(backfill_ids, plan.days(), strict=True):
+        click.echo(f"backfill {backfill_id}: {plan.for_day(day).count()} asset partitions of {day}")
+        click.echo(f"  UI: http://127.0.0.1:3000/runs/b/{backfill_id}")
+    click.echo(f"{len(backfill_ids)} backfills, one per day: {plan.count()} asset partitions ({title})")
     if not _daemon_running(instance):
         click.echo(
             "  no Dagster daemon is running on this instance: start `shortvid dev` (or "
             f"`dagster-daemon run` with DAGSTER_HOME={settings.text('DAGSTER_HOME')}); the backfill waits"
         )
     if wait_s is not None:
-        status = wait_for_backfill(instance, backfill_id, wait_s)
-        if status not in {"COMPLETED", "COMPLETED_SUCCESS"}:
-            raise click.ClickException(
-                f"backfill {backfill_id} is {status}: see its runs in the UI, fix the cause, then run the "
-                "same command with --missing to make only what is still missing"
-            )
+        deadline = time.monotonic() + wait_s
+        for backfill_id in backfill_ids:
+            status = wait_for_backfill(instance, backfill_id, max(0.0, deadline - time.monotonic()))
+            if status not in {"COMPLETED", "COMPLETED_SUCCESS"}:
+                raise click.ClickException(
+                    f"backfill {backfill_id} is {status}: see its runs in the UI, fix the cause, then run the "
+                    "same command with --missing to make only what is still missing"
+                )
 
 
 def write_celery_config(

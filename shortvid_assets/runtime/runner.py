@@ -142,6 +142,19 @@ class BackfillPlan:
     def count(self) -> int:
         return sum(len(keys) for keys in self.partitions.values())
 
+    def days(self) -> list[str]:
+        """The days the plan touches, in order (a video key `day|theme` counts for its day)."""
+        return sorted({key.split("|", 1)[0] for keys in self.partitions.values() for key in keys})
+
+    def for_day(self, day: str) -> BackfillPlan:
+        """The part of the plan on `day`: that day's trends and its videos of every theme."""
+        return BackfillPlan(
+            {
+                asset: [k for k in keys if k == day or k.startswith(f"{day}|")]
+                for asset, keys in self.partitions.items()
+            }
+        )
+
 
 def plan_backfill(
     instance: dg.DagsterInstance,
@@ -214,3 +227,37 @@ def launch_backfill(
     )
     log.info("backfill %s: %d asset partitions", backfill_id, plan.count())
     return backfill_id
+
+
+BACKFILL_GROUP_TAG = "shortvid/backfill_group"
+
+
+def launch_daily_backfills(
+    instance: dg.DagsterInstance,
+    plan: BackfillPlan,
+    *,
+    title: str,
+    tags: dict[str, str] | None = None,
+    defs: dg.Definitions | None = None,
+) -> list[str]:
+    """Submit `plan` as one asset backfill per day, tagged as one group; their ids, oldest day first.
+
+    Dagster's asset backfill groups a partition's steps into one run only when the parent step is
+    requested for exactly the partitions the child waits for; in a backfill of many days, each day's
+    videos become ready while other days' still wait, so every video split into three runs (script,
+    voice, the rest), each paying a run's launch (Scale issue: 48 runs for 24 partitions). A backfill
+    per day makes each day's videos ready together: one run per day's trends and one per video.
+    """
+    from dagster._core.utils import make_new_backfill_id
+
+    group = make_new_backfill_id()
+    return [
+        launch_backfill(
+            instance,
+            plan.for_day(day),
+            title=f"{title} [{day}]",
+            tags={**(tags or {}), BACKFILL_GROUP_TAG: group},
+            defs=defs,
+        )
+        for day in plan.days()
+    ]
