@@ -9,9 +9,12 @@ the run queue (at most 3 backfill runs at once) within the pools, as in producti
 
   before   SHORTVID_EXECUTOR=spawn: Dagster's stock multiprocess executor, a fresh interpreter per step,
            the run queue's stock settings and `dagster-daemon run` (as shortvid ran until this benchmark)
-  default  SHORTVID_EXECUTOR=auto (the default): a chain of steps in the run's process, wider runs
-           one process per step forked from a server with the code location preloaded; `shortvid
-           daemon`, which looks at the backfill every 5 s
+  default  SHORTVID_EXECUTOR=auto (the default): a run's steps in its process (overlapping renders
+           would get a process each); each run's process forked from a server in the daemon that has
+           imported the code location once (SHORTVID_RUN_LAUNCH=fork); `shortvid daemon`, which
+           looks at the backfill every 5 s
+  grpc     the default with each run started by the code server in a fresh interpreter (Dagster's
+           default launcher; SHORTVID_RUN_LAUNCH=grpc), not forked from the daemon's preloaded server
   loop30   the default under `dagster-daemon run`: Dagster's backfill loop of 30 s
   single   the default with one asset backfill for every day (as the UI makes), not one per day
   eager    the default, with every Python process importing pandas, matplotlib and the OpenAI SDK at
@@ -67,6 +70,7 @@ from shortvid_assets.storage import postgres  # noqa: E402
 MODES: dict[str, dict[str, str]] = {
     "before": {"SHORTVID_EXECUTOR": "spawn"},
     "default": {"SHORTVID_EXECUTOR": "auto"},
+    "grpc": {"SHORTVID_EXECUTOR": "auto", "SHORTVID_RUN_LAUNCH": "grpc"},
     "eager": {"SHORTVID_EXECUTOR": "auto"},
     "single": {"SHORTVID_EXECUTOR": "auto"},
     "loop30": {"SHORTVID_EXECUTOR": "auto"},
@@ -78,6 +82,16 @@ CELERY_WORKERS = 2
 EAGER_IMPORTS = "import pandas, openai, matplotlib.figure, matplotlib.backends.backend_agg\n"
 REDIS_DB = 14  # a database of its own on the machine's Redis, flushed before and after
 RENDER_STEPS = {"scene_clips", "composed_video"}  # the steps in the render pool
+# A run's launch, dequeued -> first step start, in the order its events are written.
+LAUNCH_PHASES = {
+    "daemon": ("RUN_DEQUEUED", "RUN_STARTING"),  # the queue's daemon picks the run up and calls the launcher
+    "process": (
+        "RUN_STARTING",
+        "PROCESS_STARTED",
+    ),  # the code server starts the run's process, which loads the run
+    "run_start": ("PROCESS_STARTED", "RUN_START"),  # that process loads the job and plans it
+    "first_step": ("RUN_START", "STEP_START"),  # the executor starts and the first step begins
+}
 STYLES = ("montage", "cinematic", "talking-head", "tutorial")
 THEME = """
   - slug: bench{n}
@@ -213,7 +227,16 @@ def run_timeline(instance: dg.DagsterInstance, run_id: str) -> dict:
             steps.append((starts[event.step_key], record.timestamp, event.step_key))
         elif kind.startswith(("RUN_", "PIPELINE_")):  # run events keep their old PIPELINE_ values
             marks.setdefault(kind.replace("PIPELINE_", "RUN_"), record.timestamp)
+        elif kind == "ENGINE_EVENT" and (event.message or "").startswith("Started process for run"):
+            marks.setdefault("PROCESS_STARTED", record.timestamp)  # the run's process is up and has the run
     return {"marks": marks, "steps": sorted(steps)}
+
+
+def _group(pairs) -> dict[str, list[float]]:
+    grouped: dict[str, list[float]] = collections.defaultdict(list)
+    for key, value in pairs:
+        grouped[key].append(value)
+    return dict(grouped)
 
 
 def max_overlap(windows: list[tuple[float, float, str]]) -> int:
@@ -262,7 +285,9 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
         if mode == "eager":
             (root / "eager").mkdir()
             (root / "eager" / "sitecustomize.py").write_text(EAGER_IMPORTS)
-            process_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "eager"), os.environ.get("PYTHONPATH")]))
+            process_env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(root / "eager"), os.environ.get("PYTHONPATH")])
+            )
         processes: list[subprocess.Popen] = []
         with exported(env):
             instance = dg.DagsterInstance.from_config(str(home))
@@ -292,9 +317,16 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
                         if worker.poll() is not None:
                             raise SystemExit(f"Celery worker {n} exited:\n{log.read_text()[-2000:]}")
                 daemon_started = time.time()
-                stock_daemon = [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"]
+                stock_daemon = [
+                    str(Path(sys.executable).with_name("dagster-daemon")),
+                    "run",
+                    "-w",
+                    "workspace.yaml",
+                ]
                 daemon = start(
-                    stock_daemon if mode in {"before", "loop30"} else [sys.executable, "-m", "shortvid_assets.cli", "daemon"],
+                    stock_daemon
+                    if mode in {"before", "loop30"}
+                    else [sys.executable, "-m", "shortvid_assets.cli", "daemon"],
                     process_env,
                     root / "daemon.log",
                 )
@@ -352,6 +384,20 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
                 runs = backfill_runs()
                 records = {r.run_id: instance.get_run_record_by_id(r.run_id) for r in runs}
                 timelines = {r.run_id: run_timeline(instance, r.run_id) for r in runs}
+                failed_run = next((r for r in runs if r.status != dg.DagsterRunStatus.SUCCESS), None)
+                failed_run_log = (
+                    [
+                        f"{e.dagster_event.event_type_value if e.dagster_event else 'LOG'}: {e.message}"
+                        + (
+                            f"\n{e.dagster_event.event_specific_data.error.to_string()}"
+                            if e.dagster_event and getattr(e.dagster_event.event_specific_data, "error", None)
+                            else ""
+                        )
+                        for e in instance.all_logs(failed_run.run_id)
+                    ][-6:]
+                    if failed_run
+                    else []
+                )
                 workers_seen = set()
                 if mode == "celery":
                     for run in runs:
@@ -372,7 +418,9 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
 
     failed = [r.run_id for r in runs if r.status != dg.DagsterRunStatus.SUCCESS]
     if failed or not status.startswith("COMPLETED"):
-        detail = error.to_string()[-3000:] if error else (root / "daemon.log").read_text()[-3000:]
+        detail = "\n".join(failed_run_log)[-3000:] or (
+            error.to_string()[-3000:] if error else (root / "daemon.log").read_text()[-3000:]
+        )
         raise SystemExit(f"{mode}: backfill {status}, failed runs {failed}:\n{detail}")
     video_partitions = args.days * args.themes
     first_queued = min(r.create_timestamp.timestamp() for r in records.values())
@@ -385,6 +433,7 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
     parallelism = min(cores, CELERY_WORKERS) if mode == "celery" else cores
     ideal_s = max(step_s / parallelism, render_s / pools["render"])
     launch, finish, overhead, queued, gaps, order = [], [], [], [], [], []
+    phases: dict[str, list[float]] = {name: [] for name in LAUNCH_PHASES}
     for run_id, timeline in timelines.items():
         marks, windows = timeline["marks"], timeline["steps"]
         if not windows:
@@ -392,6 +441,10 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
         dequeued = marks.get("RUN_DEQUEUED", marks.get("RUN_STARTING"))
         end = marks.get("RUN_SUCCESS", records[run_id].end_time)
         launch.append(windows[0][0] - dequeued)
+        at = {**marks, "RUN_DEQUEUED": dequeued, "STEP_START": windows[0][0]}
+        for name, (begin, end_mark) in LAUNCH_PHASES.items():
+            if begin in at and end_mark in at:
+                phases[name].append(at[end_mark] - at[begin])
         finish.append(end - max(e for _, e, _ in windows))
         overhead.append(launch[-1] + finish[-1])
         queued.append(dequeued - marks.get("RUN_ENQUEUED", records[run_id].create_timestamp.timestamp()))
@@ -402,15 +455,40 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
     early = statistics.median(o for _, o in order[:third])
     late = statistics.median(o for _, o in order[-third:])
     renders = [w for w in steps if w[2] in RENDER_STEPS]
+    # Where the render pool sat idle: before the first render, between renders, after the last one.
+    in_order = sorted(renders)
+    render_gaps = [b[0] - a[1] for a, b in itertools.pairwise(in_order) if b[0] > a[1]]
+    if args.timeline:  # every run's lifecycle and steps, seconds after the submission
+        for run_id, timeline in sorted(timelines.items(), key=lambda t: t[1]["marks"].get("RUN_ENQUEUED", 0)):
+            marks = {
+                k.removeprefix("RUN_").lower(): round(v - submitted, 1)
+                for k, v in sorted(timeline["marks"].items(), key=lambda m: m[1])
+            }
+            print(f"  run {run_id[:8]} {marks}")
+            for s, e, key in timeline["steps"]:
+                print(f"      {key:16} {s - submitted:6.1f} -> {e - submitted:6.1f}")
     return {
         "mode": mode,
         "env": MODES[mode],
         "status": status,
         "runs": len(runs),
         # How the backfill split into runs: run count by the assets each run materialized.
+        # Median seconds from a run's start to its end, by the assets it materialized.
+        "run_s_median_by_assets": {
+            assets: round(statistics.median(seconds), 1)
+            for assets, seconds in _group(
+                (
+                    "+".join(sorted(k.to_user_string() for k in (r.asset_selection or ()))) or "(all)",
+                    timelines[r.run_id]["marks"]["RUN_SUCCESS"] - timelines[r.run_id]["marks"]["RUN_START"],
+                )
+                for r in runs
+                if {"RUN_START", "RUN_SUCCESS"} <= set(timelines[r.run_id]["marks"])
+            ).items()
+        },
         "runs_by_assets": dict(
             collections.Counter(
-                "+".join(sorted(k.to_user_string() for k in (r.asset_selection or ()))) or "(all)" for r in runs
+                "+".join(sorted(k.to_user_string() for k in (r.asset_selection or ()))) or "(all)"
+                for r in runs
             )
         ),
         "video_partitions": video_partitions,
@@ -427,6 +505,7 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
         "run_overhead_s_p95": round(percentile(overhead, 0.95), 2),
         "launch_s_median": round(statistics.median(launch), 2),
         "launch_s_p95": round(percentile(launch, 0.95), 2),
+        "launch_phases_s_median": {n: round(statistics.median(v), 2) for n, v in phases.items() if v},
         "finish_s_median": round(statistics.median(finish), 2),
         "finish_s_p95": round(percentile(finish, 0.95), 2),
         "queue_wait_s_median": round(statistics.median(queued), 2),
@@ -435,6 +514,12 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
         "overhead_first_third_s": round(early, 2),
         "overhead_last_third_s": round(late, 2),
         "max_concurrent_renders": max_overlap(renders),
+        "render_pool_idle_s": {
+            "before_first": round(in_order[0][0] - submitted, 1) if in_order else None,
+            "between": round(sum(render_gaps), 1),
+            "between_median": round(statistics.median(render_gaps), 2) if render_gaps else 0.0,
+            "after_last": round(finished - in_order[-1][1], 1) if in_order else None,
+        },
         "event_rows_per_partition": round((rows_after - rows_before) / video_partitions, 1),
         "storage_bytes_per_partition": round((bytes_after - bytes_before) / video_partitions),
         "celery_workers_used": len(workers_seen) if mode == "celery" else None,
@@ -447,6 +532,7 @@ def show(result: dict) -> None:
         f"\n[{r['mode']}] {r['env']}: {r['runs']} runs, {r['video_partitions']} video partitions, {r['status']}"
     )
     print(f"  runs by assets: {r['runs_by_assets']}")
+    print(f"  run start -> end, median by assets: {r['run_s_median_by_assets']} s")
     print(f"  wall {r['wall_s']} s -> {r['partitions_per_hour']} partitions/hour")
     print(
         f"  steps' compute {r['step_compute_s']} s (renders {r['render_step_s']} s, pool {r['render_pool']}), "
@@ -458,12 +544,21 @@ def show(result: dict) -> None:
         f"launch {r['launch_s_median']}/{r['launch_s_p95']} s, finish {r['finish_s_median']}/{r['finish_s_p95']} s; "
         f"queue wait median {r['queue_wait_s_median']} s"
     )
+    print(
+        "  launch by phase, medians: "
+        + ", ".join(f"{name} {seconds} s" for name, seconds in r["launch_phases_s_median"].items())
+    )
     print(f"  gap between a run's steps: median {r['step_gap_s_median']} s, p95 {r['step_gap_s_p95']} s")
     print(
         f"  overhead first third of runs {r['overhead_first_third_s']} s, last third "
         f"{r['overhead_last_third_s']} s"
     )
     print(f"  most render-pool steps at once: {r['max_concurrent_renders']} (pool {r['render_pool']})")
+    idle = r["render_pool_idle_s"]
+    print(
+        f"  render pool idle: {idle['before_first']} s before the first render, {idle['between']} s between "
+        f"renders (median gap {idle['between_median']} s), {idle['after_last']} s after the last"
+    )
     print(
         f"  instance storage per partition: {r['event_rows_per_partition']} event-log rows, "
         f"{r['storage_bytes_per_partition'] / 1e3:.0f} kB"
@@ -536,7 +631,7 @@ def main() -> None:
     parser.add_argument("--size", default="360x640", help="video size WIDTHxHEIGHT")
     parser.add_argument("--duration", type=float, default=6, help="each theme's target video length (s)")
     parser.add_argument("--start", default="2026-06-01", help="first day of the backfill")
-    parser.add_argument("--modes", default="before,eager,loop30,single,default,celery", help=f"any of {', '.join(MODES)}")
+    parser.add_argument("--modes", default="before,grpc,default,celery", help=f"any of {', '.join(MODES)}")
     parser.add_argument("--server", help="a PostgreSQL server URL; default a throwaway embedded one")
     parser.add_argument(
         "--encoder-check",
@@ -548,6 +643,7 @@ def main() -> None:
         "--encoder-duration", type=float, default=15, help="video length of the encoder check (s)"
     )
     parser.add_argument("--encoder-pairs", type=int, default=3, help="repetitions of each encoder layout")
+    parser.add_argument("--timeline", action="store_true", help="print every run's events and steps")
     parser.add_argument("--timeout", type=float, default=3600, help="longest wait for one backfill (s)")
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
