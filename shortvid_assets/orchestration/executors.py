@@ -1,11 +1,14 @@
 """Where a run's steps execute, picked by SHORTVID_EXECUTOR when the code location loads.
 
-- unset or `auto`: a run whose steps can only ever run one after another (a video partition's chain
-  video_script -> voiceover -> scene_clips -> composed_video -> review_status) runs them in the run's
-  own process (unless that process's settings changed since it loaded the code location); a run with steps that may overlap (the day's YouTube and TikTok collections) runs
-  each step in a process forked from a server that has already imported the code location. Measured
-  with `benchmarks/backfill.py`: a fresh interpreter per step re-imported the code location for
-  ~2.5 s of CPU each time, which cost more than a small video's render.
+- unset or `auto`: a run's steps run one after another in the run's own process, unless steps of the
+  run that may overlap include CPU work (a step in the render pool), which then run one process per
+  step forked from a server that has already imported the code location (and unless the run's process
+  changed its settings since it loaded the code location). A video partition's chain
+  (video_script -> voiceover -> scene_clips -> composed_video -> review_status) can only run one step
+  after another; the day's trends run its two collections one after the other, as each mostly waits
+  on HTTP. Measured with `benchmarks/backfill.py`: a fresh interpreter per step re-imported the code
+  location for ~2.5 s of CPU each time, which cost more than a small video's render; a trends run's
+  own forkserver still cost ~2 s of CPU before its first step, and its steps imported pandas again.
 - `multiprocess`: one process per step, always, forked from that preloaded server.
 - `spawn`: Dagster's stock multiprocess executor, a fresh interpreter per step (the former default;
   kept to measure against).
@@ -79,14 +82,28 @@ def celery_worker_settings() -> dict[str, object]:
     }
 
 
-def steps_always_sequential(plan) -> bool:
-    """True when every step of the execution plan depends, directly or not, on the one before it."""
+# Pools whose steps keep the CPU busy: two of them at once need two processes.
+CPU_POOLS = frozenset({"render"})
+
+
+def overlapping_steps(plan) -> list[tuple]:
+    """Pairs of the execution plan's steps that may run at once (neither depends on the other)."""
     steps = plan.get_steps_to_execute_in_topo_order()
     ancestors: dict[str, set[str]] = {}
     for step in steps:
         direct = step.get_execution_dependency_keys()
         ancestors[step.key] = set(direct).union(*(ancestors.get(k, set()) for k in direct))
-    return all(earlier.key in ancestors[later.key] for earlier, later in itertools.pairwise(steps))
+    return [(a, b) for a, b in itertools.combinations(steps, 2) if a.key not in ancestors[b.key]]
+
+
+def steps_always_sequential(plan) -> bool:
+    """True when every step of the execution plan depends, directly or not, on the one before it."""
+    return not overlapping_steps(plan)
+
+
+def steps_need_processes(plan) -> bool:
+    """True when steps that may run at once include CPU work (a step in a CPU pool)."""
+    return any(a.pool in CPU_POOLS or b.pool in CPU_POOLS for a, b in overlapping_steps(plan))
 
 
 def _stop_forkserver() -> None:
@@ -104,7 +121,7 @@ def _stop_forkserver() -> None:
 
 
 class ChainAwareExecutor(dg.Executor):
-    """Runs a chain of steps in the run's process and anything wider one process per step.
+    """Runs a run's steps in its process, and one process per step where overlapping steps do CPU work.
 
     Without an in-process executor every run's steps take a process each.
     """
@@ -126,7 +143,7 @@ class ChainAwareExecutor(dg.Executor):
         # changed its settings since (a test, a script) runs the steps in fresh processes instead.
         if (
             self._in_process is not None
-            and steps_always_sequential(execution_plan)
+            and not steps_need_processes(execution_plan)
             and settings.values() == _LOADED_WITH
         ):
             yield from self._in_process.execute(plan_context, execution_plan)
@@ -159,7 +176,7 @@ def _requirements(config) -> list:
 
 @dg.executor(name="auto", config_schema=_executor_config_schema(), requirements=_requirements)
 def chain_aware_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
-    """A chain of steps in the run's process; wider runs one process per step, forked from a preloaded server."""
+    """A run's steps in its process; overlapping CPU steps one process each, forked from a preloaded server."""
     from dagster._core.definitions.executor_definition import (
         _core_in_process_executor_creation,
         _core_multiprocess_executor_creation,

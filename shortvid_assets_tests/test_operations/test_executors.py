@@ -1,6 +1,7 @@
-"""Protects the executor choice: a video partition's chain of steps runs in the run's process, the day's
-trends (two collections that may overlap) one process per step, each SHORTVID_EXECUTOR value picks
-its executor, and Celery workers acknowledge a step only once it has ended.
+"""Protects the executor choice: a run's steps run in the run's process (a video partition's chain, and
+the day's trends, whose two collections may overlap but wait on HTTP), steps that may overlap get a
+process each only where one of them renders, each SHORTVID_EXECUTOR value picks its executor, and Celery
+workers acknowledge a step only once it has ended.
 """
 
 from __future__ import annotations
@@ -50,6 +51,41 @@ def plan(job_name: str, selection: list[str] | None = None):
 )
 def test_steps_always_sequential(job_name, selection, sequential):
     assert executors.steps_always_sequential(plan(job_name, selection)) is sequential
+
+
+@pytest.mark.parametrize(("job_name", "selection"), [(VIDEO_JOB, None), (TRENDS_JOB, None)])
+def test_no_shortvid_run_needs_a_process_per_step(job_name, selection):
+    assert executors.steps_need_processes(plan(job_name, selection)) is False
+
+
+class _Step:
+    def __init__(self, key: str, pool: str | None, after: tuple[str, ...] = ()) -> None:
+        self.key, self.pool, self._after = key, pool, after
+
+    def get_execution_dependency_keys(self) -> set[str]:
+        return set(self._after)
+
+
+class _Plan:
+    def __init__(self, *steps: _Step) -> None:
+        self._steps = steps
+
+    def get_steps_to_execute_in_topo_order(self) -> list[_Step]:
+        return list(self._steps)
+
+
+@pytest.mark.parametrize(
+    ("steps", "needed"),
+    [
+        ((_Step("a", "render"), _Step("b", "render")), True),  # two renders at once
+        ((_Step("a", "render"), _Step("b", "youtube_api")), True),  # a render beside a collection
+        ((_Step("a", "youtube_api"), _Step("b", "apify")), False),  # two collections
+        ((_Step("a", "render"), _Step("b", "render", after=("a",))), False),  # one after the other
+        ((_Step("a", None), _Step("b", None), _Step("c", "render", after=("a", "b"))), False),
+    ],
+)
+def test_overlapping_renders_need_a_process_each(steps, needed):
+    assert executors.steps_need_processes(_Plan(*steps)) is needed
 
 
 @pytest.mark.parametrize(
@@ -110,20 +146,22 @@ def test_visibility_timeout_must_be_a_number_of_seconds(monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_auto_runs_a_video_chain_in_its_run_process_and_forks_the_trends_steps(tmp_path, ops_server_url):
+def test_auto_runs_the_video_chain_and_the_trends_steps_in_their_run_process(tmp_path, ops_server_url):
     """`dagster job execute` loads the code location with the site's settings, as a launched run does."""
     with make_site(tmp_path / "site", ops_server_url) as site:
         env = site.process_env()
         env.pop(executors.EXECUTOR_ENV, None)
         dagster = str(Path(sys.executable).with_name("dagster"))
-        for job, partitions, key in (
-            (TRENDS_JOB, daily_partitions, DAY),
-            (VIDEO_JOB, date_theme_partitions, str(date_theme_key(DAY, "minicup"))),
+        for job, partitions, key, executor in (
+            (TRENDS_JOB, daily_partitions, DAY, "auto"),
+            (VIDEO_JOB, date_theme_partitions, str(date_theme_key(DAY, "minicup")), "auto"),
+            # the same day's trends again, one process per step forked from the preloaded server
+            (TRENDS_JOB, daily_partitions, DAY, "multiprocess"),
         ):
-            tags = json.dumps(partitions.get_tags_for_partition_key(key))
+            tags = json.dumps({**partitions.get_tags_for_partition_key(key), "test/executor": executor})
             launched = subprocess.run(
                 [dagster, "job", "execute", "-m", "shortvid_assets.definitions", "-j", job, "--tags", tags],
-                env=env,
+                env={**env, executors.EXECUTOR_ENV: executor},
                 capture_output=True,
                 text=True,
                 timeout=420,
@@ -138,10 +176,14 @@ def test_auto_runs_a_video_chain_in_its_run_process_and_forks_the_trends_steps(t
                     for r in instance.all_logs(run.run_id)
                     if r.dagster_event and r.dagster_event.event_type_value == "STEP_START"
                 ]
-                pids[run.job_name] = {e.step_key: e.pid for e in starts}
+                pids[run.job_name, run.tags["test/executor"]] = {e.step_key: e.pid for e in starts}
                 assert run.status == dg.DagsterRunStatus.SUCCESS
-        video = pids[VIDEO_JOB]
+        video = pids[VIDEO_JOB, "auto"]
         assert set(video) == {"video_script", "voiceover", "scene_clips", "composed_video", "review_status"}
         assert len(set(video.values())) == 1, f"the video chain ran in several processes: {video}"
-        trends = pids[TRENDS_JOB]
-        assert len(set(trends.values())) == len(trends) == 4, f"trends steps shared a process: {trends}"
+        trends = pids[TRENDS_JOB, "auto"]
+        assert len(trends) == 4 and len(set(trends.values())) == 1, (
+            f"trends steps in several processes: {trends}"
+        )
+        forked = pids[TRENDS_JOB, "multiprocess"]
+        assert len(set(forked.values())) == len(forked) == 4, f"trends steps shared a process: {forked}"
