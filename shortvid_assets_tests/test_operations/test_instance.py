@@ -1,10 +1,12 @@
 """Protects the instance config: Postgres storage by shortvid's URL rules, the run queue, retries, pools."""
 
 import dagster as dg
+import dagster_postgres
 import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from shortvid_assets.runtime import instance as shortvid_instance
+from shortvid_assets.runtime import instance_storage
 from shortvid_assets.runtime.instance import POOL_LIMITS, apply_pool_limits
 from shortvid_assets.runtime.instance_storage import storage_url
 from shortvid_assets.runtime.runner import run_partition
@@ -39,6 +41,38 @@ def test_project_instance_config(site):
         assert not instance.run_retries_retry_on_asset_or_op_failure
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 60
+
+
+def test_a_step_waiting_for_a_pool_slot_asks_again_every_half_second(site):
+    """Dagster's own wait backs off to 15 s; a freed render slot must not sit idle that long. The run's
+    process gets the same storage from the instance reference the launcher hands it."""
+    with site.instance() as instance:
+        forked = dg.DagsterInstance.from_ref(instance.get_ref())
+        for storage in (instance.event_log_storage, forked.event_log_storage):
+            assert isinstance(storage, instance_storage.ShortvidEventLogStorage)
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("bench_pool", 1)
+        holder = storage.claim_concurrency_slot("bench_pool", "run-a", "render_a")
+        waiting = storage.claim_concurrency_slot("bench_pool", "run-b", "render_b")
+        assert holder.is_claimed and holder.sleep_interval is None
+        assert not waiting.is_claimed and waiting.sleep_interval == instance_storage.CLAIM_RETRY_S
+        storage.free_concurrency_slot_for_step("run-a", "render_a")
+        assert storage.claim_concurrency_slot("bench_pool", "run-b", "render_b").is_claimed
+        forked.dispose()
+
+
+def test_the_storage_sets_up_everything_dagster_postgres_does(site):
+    url = storage_url()
+    ours = instance_storage.ShortvidPostgresStorage(postgres_url=url)
+    theirs = dagster_postgres.DagsterPostgresStorage(postgres_url=url)
+    try:
+        assert set(vars(ours)) == set(vars(theirs))
+        assert type(ours.run_storage) is type(theirs.run_storage)
+        assert type(ours.schedule_storage) is type(theirs.schedule_storage)
+    finally:
+        for storage in (ours, theirs):
+            for part in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
+                part.dispose()
 
 
 def test_materializations_land_in_the_postgres_database(site):
