@@ -40,6 +40,7 @@ VARIABLES: dict[str, str] = {
     "SHORTVID_POOL_APIFY": "Apify pool limit",
     "SHORTVID_EXECUTOR": "where steps run",
     "SHORTVID_BACKFILL_LOOP_S": "seconds between the backfill daemon's looks",
+    "SHORTVID_RUN_LAUNCH": "how the daemon starts a run's process",
     "SHORTVID_CELERY_BROKER": "Celery broker",
     "SHORTVID_CELERY_BACKEND": "Celery result backend",
     "SHORTVID_CELERY_VISIBILITY_TIMEOUT_S": "seconds before a dead worker's step goes to another",

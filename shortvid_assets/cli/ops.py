@@ -19,6 +19,7 @@ from shortvid_assets.domain.text_fields import check_plain_text
 MAX_BACKFILL_DAYS = 366
 MAX_WAIT_S = 7 * 24 * 3600
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+CODE_LOCATION_MODULE = "shortvid_assets.definitions"  # workspace.yaml's module_name
 
 
 def _days(start: str, end: str) -> list[str]:
@@ -225,9 +226,16 @@ def daemon(dagster_args: tuple[str, ...]) -> None:
     """
     from shortvid_assets.runtime import daemon as daemon_runtime
     from shortvid_assets.runtime.instance import get_instance
+    from shortvid_assets.runtime.run_launcher import run_launch
 
     loop_s = daemon_runtime.backfill_loop_s()
+    launch = run_launch()  # read by the launcher at each run: refused here, not in every run
     check_settings(resources=True)  # the code location would refuse them too, in every run
-    get_instance()
-    click.echo(f"DAGSTER_HOME={settings.text('DAGSTER_HOME')}; backfills looked at every {loop_s:g} s")
+    instance = get_instance()
+    if launch == "fork" and hasattr(instance.run_launcher, "warm"):
+        instance.run_launcher.warm(CODE_LOCATION_MODULE)  # the first run need not wait for its server
+    click.echo(
+        f"DAGSTER_HOME={settings.text('DAGSTER_HOME')}; backfills looked at every {loop_s:g} s; "
+        f"runs started by {launch}"
+    )
     daemon_runtime.run_daemon(settings.PROJECT_DIR / "workspace.yaml", loop_s, dagster_args)

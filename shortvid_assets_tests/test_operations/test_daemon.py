@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import psutil
@@ -25,6 +26,7 @@ from shortvid_assets.cli.ops import backfill
 from shortvid_assets.definitions import build_definitions
 from shortvid_assets.orchestration.schedules import TRENDS_SCHEDULE, last_complete_day
 from shortvid_assets.partitions import date_theme_key
+from shortvid_assets.runtime import run_launcher
 from shortvid_assets.runtime.runner import run_day
 from shortvid_assets.storage import postgres, review_decisions
 
@@ -213,3 +215,75 @@ def test_schedule_tick_runs_and_review_sensor_applies_a_decision(daemon_site):
         assert event.asset_materialization.metadata["status"].value == "approved"
     assert daemon_site.paths.artifacts.review_file("approved", D1, "tinytea", "mp4").exists()
     assert not daemon_site.paths.artifacts.review_file("review", D1, "tinytea", "mp4").exists()
+
+
+def test_a_forked_run_is_terminated_from_another_process(daemon_site):
+    """Runs fork from the daemon's preloaded server, and the UI's Terminate (here: this process, not the
+    daemon) interrupts one waiting for the render slot: the run ends canceled and makes no video."""
+    day, theme = "2026-06-03", "minicup"
+    with daemon_site.instance() as instance:
+        storage = instance.event_log_storage
+        try:
+            result = CliRunner().invoke(
+                backfill, ["--from", day, "--to", day, "--theme", theme], catch_exceptions=False
+            )
+            assert result.exit_code == 0, result.output
+            backfill_id = re.search(r"^backfill (\S+):", result.output, re.M).group(1)
+            # The video's render now waits for a slot that does not come (set after `shortvid backfill`,
+            # which restores the default limits; the video's run starts only after the day's trends).
+            storage.set_concurrency_slots("render", 0)
+
+            def waiting_for_the_render():
+                for run in backfill_runs(instance, backfill_id):
+                    if (
+                        run.tags["dagster/partition"] != f"{day}|{theme}"
+                        or run.status != dg.DagsterRunStatus.STARTED
+                    ):
+                        continue
+                    succeeded = {
+                        r.dagster_event.step_key
+                        for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+                    }
+                    if "voiceover" in succeeded:
+                        return run
+                return None
+
+            run = wait_until(waiting_for_the_render, 300, "the video run to wait for the render slot")
+            pid = int(run.tags[run_launcher.PID_TAG])
+            started = [
+                r.message
+                for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+                if (r.message or "").startswith("Started process for run")
+            ]
+            assert started == [f"Started process for run (pid: {pid})."]
+            server = psutil.Process(pid).parent()
+            assert "multiprocessing.forkserver" in " ".join(server.cmdline())
+            assert server.parent().cmdline()[-2:] == ["shortvid_assets.cli", "daemon"]  # the daemon's server
+            # the server imported what every run needs once: the storage, the code location, pandas
+            libraries = {m.path for m in server.memory_maps()}
+            assert any("/pandas/" in path for path in libraries), "pandas was not preloaded"
+
+            assert instance.run_launcher.terminate(run.run_id)
+            # Dagster acts on the interrupt when the step starts (as for a code server's run): free the
+            # slot, and the render that would now start is cancelled instead.
+            storage.set_concurrency_slots("render", 1)
+
+            ended = wait_until(
+                lambda: (r := instance.get_run_by_id(run.run_id)).is_finished and r, 120, "the run to end"
+            )
+            assert ended.status == dg.DagsterRunStatus.CANCELED
+            wait_until(
+                lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie",
+                60,
+                "the run's process to exit",
+            )
+            assert materialization_count(instance, "composed_video", f"{day}|{theme}") == 0
+            videos = [
+                path
+                for folder in (daemon_site.paths.data_dir, daemon_site.paths.output_dir)
+                for path in Path(folder).rglob("*.mp4")
+                if day in str(path) and theme in str(path)
+            ]
+            assert not videos, f"a canceled run left videos: {videos}"
+        finally:
+            storage.set_concurrency_slots("render", 1)

@@ -14,7 +14,9 @@ from shortvid_assets.runtime import daemon
 
 
 def test_the_backfill_loop_setting_reaches_the_constant_dagsters_loop_reads_each_pass(monkeypatch):
-    monkeypatch.setattr(controller, "DEFAULT_DAEMON_INTERVAL_SECONDS", controller.DEFAULT_DAEMON_INTERVAL_SECONDS)
+    monkeypatch.setattr(
+        controller, "DEFAULT_DAEMON_INTERVAL_SECONDS", controller.DEFAULT_DAEMON_INTERVAL_SECONDS
+    )
     daemon.set_backfill_loop(3)
     assert controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 3
     # The loop imports the constant when it runs, so setting it before the daemon starts takes effect;
@@ -33,13 +35,16 @@ def test_the_loop_defaults_to_5_s(monkeypatch, value, expected):
     assert daemon.backfill_loop_s() == expected
 
 
-@pytest.mark.parametrize("value", ["0", "61", "fast", "-1"])
-def test_a_bad_loop_is_refused_in_one_line_before_the_daemon_starts(monkeypatch, value):
-    monkeypatch.setenv(daemon.BACKFILL_LOOP_ENV, value)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(daemon.BACKFILL_LOOP_ENV, v) for v in ("0", "61", "fast", "-1")] + [("SHORTVID_RUN_LAUNCH", "spawn")],
+)
+def test_a_bad_loop_or_launch_is_refused_in_one_line_before_the_daemon_starts(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
     started = []
     monkeypatch.setattr(daemon, "run_daemon", lambda *args: started.append(args))
     result = CliRunner().invoke(main, ["daemon"])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and daemon.BACKFILL_LOOP_ENV in lines[0], result.output
+    assert len(lines) == 1 and name in lines[0], result.output
     assert not started
