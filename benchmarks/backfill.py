@@ -212,24 +212,29 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_timeline(instance: dg.DagsterInstance, run_id: str) -> dict:
-    """Times of one run's lifecycle events and its steps' windows, from the event log."""
+    """Times of one run's lifecycle events and its steps' windows, from the event log.
+
+    Each attempt of a step is a window of its own: a retried step gives up its pool slot between
+    attempts (STEP_UP_FOR_RETRY ends one, STEP_RESTARTED starts the next)."""
     marks: dict[str, float] = {}
     starts: dict[str, float] = {}
     steps: list[tuple[float, float, str]] = []
+    retries = 0
     for record in instance.all_logs(run_id):
         event = record.dagster_event
         if event is None:
             continue
         kind = event.event_type_value
-        if kind == "STEP_START":
+        if kind in {"STEP_START", "STEP_RESTARTED"}:
             starts[event.step_key] = record.timestamp
-        elif kind in {"STEP_SUCCESS", "STEP_FAILURE"} and event.step_key in starts:
-            steps.append((starts[event.step_key], record.timestamp, event.step_key))
+        elif kind in {"STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY"} and event.step_key in starts:
+            steps.append((starts.pop(event.step_key), record.timestamp, event.step_key))
+            retries += kind == "STEP_UP_FOR_RETRY"
         elif kind.startswith(("RUN_", "PIPELINE_")):  # run events keep their old PIPELINE_ values
             marks.setdefault(kind.replace("PIPELINE_", "RUN_"), record.timestamp)
         elif kind == "ENGINE_EVENT" and (event.message or "").startswith("Started process for run"):
             marks.setdefault("PROCESS_STARTED", record.timestamp)  # the run's process is up and has the run
-    return {"marks": marks, "steps": sorted(steps)}
+    return {"marks": marks, "steps": sorted(steps), "retries": retries}
 
 
 def _group(pairs) -> dict[str, list[float]]:
@@ -454,7 +459,12 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
     third = max(1, len(order) // 3)
     early = statistics.median(o for _, o in order[:third])
     late = statistics.median(o for _, o in order[-third:])
-    renders = [w for w in steps if w[2] in RENDER_STEPS]
+    renders = [
+        (start, end, f"{run_id[:8]}:{key}")
+        for run_id, timeline in timelines.items()
+        for start, end, key in timeline["steps"]
+        if key in RENDER_STEPS
+    ]
     # Where the render pool sat idle: before the first render, between renders, after the last one.
     in_order = sorted(renders)
     render_gaps = [b[0] - a[1] for a, b in itertools.pairwise(in_order) if b[0] > a[1]]
@@ -514,6 +524,20 @@ def run_mode(mode: str, args: argparse.Namespace, server: str, scratch: Path) ->
         "overhead_first_third_s": round(early, 2),
         "overhead_last_third_s": round(late, 2),
         "max_concurrent_renders": max_overlap(renders),
+        "step_retries": sum(t["retries"] for t in timelines.values()),
+        # Render steps that ran at once (run:step, start and end after the submission), if any did.
+        "overlapping_renders": [
+            [
+                a[2],
+                round(a[0] - submitted, 2),
+                round(a[1] - submitted, 2),
+                b[2],
+                round(b[0] - submitted, 2),
+                round(b[1] - submitted, 2),
+            ]
+            for a, b in itertools.combinations(sorted(renders), 2)
+            if b[0] < a[1]
+        ],
         "render_pool_idle_s": {
             "before_first": round(in_order[0][0] - submitted, 1) if in_order else None,
             "between": round(sum(render_gaps), 1),
@@ -553,7 +577,12 @@ def show(result: dict) -> None:
         f"  overhead first third of runs {r['overhead_first_third_s']} s, last third "
         f"{r['overhead_last_third_s']} s"
     )
-    print(f"  most render-pool steps at once: {r['max_concurrent_renders']} (pool {r['render_pool']})")
+    print(
+        f"  most render-pool steps at once: {r['max_concurrent_renders']} (pool {r['render_pool']}); "
+        f"step attempts retried: {r['step_retries']}"
+    )
+    for overlap in r["overlapping_renders"]:
+        print(f"  renders at once: {overlap}")
     idle = r["render_pool_idle_s"]
     print(
         f"  render pool idle: {idle['before_first']} s before the first render, {idle['between']} s between "

@@ -104,16 +104,17 @@ def backfill_runs(instance: dg.DagsterInstance, backfill_id: str) -> list[dg.Dag
 def step_windows(
     instance: dg.DagsterInstance, run_id: str, steps: set[str]
 ) -> list[tuple[float, float, str]]:
-    """(start, end, step) of each step in `steps` from the run's event log."""
+    """(start, end, step) of each attempt of each step in `steps` from the run's event log (a retried
+    step gives its pool slot back between attempts)."""
     starts, windows = {}, []
     for record in instance.all_logs(run_id):
         event = record.dagster_event
         if not event or event.step_key not in steps:
             continue
-        if event.event_type_value == "STEP_START":
+        if event.event_type_value in {"STEP_START", "STEP_RESTARTED"}:
             starts[event.step_key] = record.timestamp
-        elif event.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE"}:
-            windows.append((starts[event.step_key], record.timestamp, f"{run_id[:8]}:{event.step_key}"))
+        elif event.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY"}:
+            windows.append((starts.pop(event.step_key), record.timestamp, f"{run_id[:8]}:{event.step_key}"))
     return windows
 
 
@@ -148,7 +149,7 @@ def test_backfill_runs_through_the_queue_and_never_exceeds_the_render_pool(daemo
                 "the two video runs did not overlap: the render pool was not contended", stacklevel=1
             )
         windows = sorted(w for r in video_runs for w in step_windows(instance, r.run_id, RENDER_STEPS))
-        assert len(windows) == 4
+        assert len(windows) >= 4
         for (_, end, first), (start, _, second) in itertools.pairwise(windows):
             assert start >= end, f"render pool limit 1 exceeded: {first} and {second} overlapped"
         assert instance.event_log_storage.get_concurrency_info("render").slot_count == 1

@@ -193,11 +193,11 @@ def render_windows(
             event = record.dagster_event
             if not event or event.step_key not in RENDER_STEPS:
                 continue
-            if event.event_type_value == "STEP_START":
+            if event.event_type_value in {"STEP_START", "STEP_RESTARTED"}:
                 if event.step_key in started:  # an attempt whose worker died: it ran until the kill
                     windows.append((started[event.step_key], killed_at, f"{run.run_id[:8]}:{event.step_key}"))
                 started[event.step_key] = record.timestamp
-            elif event.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE"}:
+            elif event.event_type_value in {"STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY"}:
                 windows.append(
                     (started.pop(event.step_key), record.timestamp, f"{run.run_id[:8]}:{event.step_key}")
                 )
