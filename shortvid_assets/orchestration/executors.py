@@ -106,12 +106,12 @@ def steps_need_processes(plan) -> bool:
     return any(a.pool in CPU_POOLS or b.pool in CPU_POOLS for a, b in overlapping_steps(plan))
 
 
-def _stop_forkserver() -> None:
+def stop_forkserver() -> None:
     """Stop this process's forkserver, if one runs: the next run's steps fork from a fresh one.
 
     A forkserver keeps the environment and the code location it started with. A run process that Dagster
     launches is fresh anyway; a process that runs several jobs (tests, scripts) must not fork the next
-    run's steps from the last run's settings.
+    run's steps from the last run's settings. Processes forked from the old server keep running.
     """
     import multiprocessing.forkserver
 
@@ -151,7 +151,7 @@ class ChainAwareExecutor(dg.Executor):
         try:
             yield from self._multiprocess.execute(plan_context, execution_plan)
         finally:
-            _stop_forkserver()
+            stop_forkserver()
 
 
 def _forkserver(preload: Sequence[str] | None = None) -> dict[str, object]:

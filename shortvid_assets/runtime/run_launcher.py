@@ -36,6 +36,7 @@ from dagster._core.launcher import DefaultRunLauncher, LaunchRunContext
 from dagster._serdes import ConfigurableClassData
 
 from shortvid_assets import settings
+from shortvid_assets.orchestration.executors import stop_forkserver
 
 RUN_LAUNCH_ENV = "SHORTVID_RUN_LAUNCH"
 RUN_LAUNCHES = ("fork", "grpc")
@@ -59,12 +60,8 @@ class _Forkserver:
         self._generation: tuple | None = None
 
     def _use(self, generation: tuple, preload: list[str]) -> None:
-        from multiprocessing import forkserver
-
         if generation != self._generation:
-            stop = getattr(forkserver._forkserver, "_stop", None)
-            if stop is not None:  # runs forked from the old server keep running
-                stop()
+            stop_forkserver()
             _FORKSERVER.set_forkserver_preload(preload)
             self._generation = generation
 
@@ -164,12 +161,14 @@ class ShortvidRunLauncher(DefaultRunLauncher):
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
         origin = run.job_code_origin
-        location = self._code_location(context)
-        if run_launch() != "fork" or origin is None or location is None:
+        if (
+            run_launch() != "fork"
+            or origin is None
+            or self._code_location(context) is None
+            # the code lives in another Python environment
+            or os.path.realpath(origin.executable_path) != os.path.realpath(sys.executable)
+        ):
             super().launch_run(context)
-            return
-        if os.path.realpath(origin.executable_path) != os.path.realpath(sys.executable):
-            super().launch_run(context)  # the code lives in another Python environment
             return
         self._fork(run, origin)
         self._run_ids.add(run.run_id)

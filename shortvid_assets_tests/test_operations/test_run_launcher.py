@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from shortvid_assets import settings
+from shortvid_assets.orchestration.executors import stop_forkserver
 from shortvid_assets.runtime import run_launcher
 
 from . import forked
@@ -30,14 +31,8 @@ def fork(server: run_launcher._Forkserver, generation: tuple, preload: list[str]
 
 @pytest.fixture
 def server():
-    from multiprocessing import forkserver
-
     yield run_launcher._Forkserver()
-    # the forkserver is this process's; stop it, so that nothing after this test forks from it
-
-    stop = getattr(forkserver._forkserver, "_stop", None)
-    if stop is not None:
-        stop()
+    stop_forkserver()  # the forkserver is this process's: nothing after this test forks from it
 
 
 def test_runs_fork_from_one_preloaded_server_until_the_code_location_reloads(server):
